@@ -1,0 +1,21 @@
+"""Errors a user can cause. The CLI prints them on one line and exits with code 2."""
+
+
+class GenlabError(Exception):
+    """Base class: the message must say what went wrong and what to do."""
+
+
+class ConfigError(GenlabError):
+    """A config file, override or option is invalid."""
+
+
+class DataError(GenlabError):
+    """A dataset is missing, unreadable or unsuitable."""
+
+
+class RunError(GenlabError):
+    """A run folder is missing or not a genlab run."""
+
+
+class CheckpointError(GenlabError):
+    """A checkpoint is missing, corrupt or incompatible with the config."""
