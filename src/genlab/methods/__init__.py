@@ -1,0 +1,17 @@
+"""Training methods, one file each, registered by the name used in `method.name`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from genlab.methods.base import DataInfo, Method
+from genlab.methods.gan import GAN
+
+METHODS: dict[str, type[Method]] = {GAN.name: GAN}
+
+
+def build_method(cfg: Any, info: DataInfo) -> Method:
+    return METHODS[cfg.name](cfg, info)
+
+
+__all__ = ["METHODS", "DataInfo", "Method", "build_method"]

@@ -1,0 +1,92 @@
+"""Containers every dataset loader returns, plus the shared resize helpers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+
+# Resize in chunks so a 60k-image set never needs a full float copy in memory.
+_RESIZE_CHUNK = 2048
+
+
+class DataWarning(UserWarning):
+    """Something in a dataset was skipped or ignored, but loading went on."""
+
+
+@dataclass
+class ImageData:
+    """A whole split held in memory: uint8 images plus whatever annotations the source has."""
+
+    name: str
+    images: torch.Tensor  # uint8 [N, C, H, W], contiguous, CPU
+    labels: torch.Tensor | None  # int64 [N] or None
+    class_names: list[str]  # [] if unlabelled
+    captions: list[str] | None = None
+    # Per-image / per-object annotations (shapes: int64 [N, K] and "count" [N]).
+    attributes: dict[str, torch.Tensor] = field(default_factory=dict)
+    # shapes only: bool [N, K, H, W], the visible pixels of each object.
+    masks: torch.Tensor | None = None
+
+    def __post_init__(self) -> None:
+        # These are programming errors in a loader, not user errors: fail loudly and early.
+        images, labels = self.images, self.labels
+        if images.dtype != torch.uint8 or images.ndim != 4 or images.shape[2] != images.shape[3]:
+            raise ValueError(f"images must be uint8 [N, C, S, S], got {images.dtype} "
+                             f"{tuple(images.shape)}")
+        n = images.shape[0]
+        if labels is not None and (labels.dtype != torch.int64 or labels.shape != (n,)):
+            raise ValueError(f"labels must be int64 [{n}], got {labels.dtype} {labels.shape}")
+        if self.captions is not None and len(self.captions) != n:
+            raise ValueError(f"captions must have {n} entries, got {len(self.captions)}")
+        if self.masks is not None and (self.masks.shape[0] != n or self.masks.dtype != torch.bool):
+            raise ValueError(f"masks must be bool [{n}, K, H, W], got {tuple(self.masks.shape)}")
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def channels(self) -> int:
+        return int(self.images.shape[1])
+
+    @property
+    def image_size(self) -> int:
+        return int(self.images.shape[2])
+
+    def __len__(self) -> int:
+        return int(self.images.shape[0])
+
+
+@dataclass
+class DatasetStatus:
+    """One row of `genlab datasets`."""
+
+    name: str
+    available: bool
+    detail: str  # where it is, or how to get it: one line
+
+
+def resize_images(images: torch.Tensor, size: int) -> torch.Tensor:
+    """Resize uint8 [N, C, H, W] images to [N, C, size, size] (bilinear, antialiased).
+
+    Every loader resizes through here so that all datasets are resampled the same way.
+    """
+    if images.shape[-2:] == (size, size):
+        return images.contiguous()
+    out = torch.empty((*images.shape[:2], size, size), dtype=torch.uint8)
+    for start in range(0, images.shape[0], _RESIZE_CHUNK):
+        chunk = images[start : start + _RESIZE_CHUNK].float()
+        chunk = F.interpolate(chunk, size=(size, size), mode="bilinear", antialias=True,
+                              align_corners=False)
+        out[start : start + _RESIZE_CHUNK] = chunk.round_().clamp_(0, 255).to(torch.uint8)
+    return out
+
+
+def centre_crop_square(images: torch.Tensor) -> torch.Tensor:
+    """Crop [..., H, W] to the largest centred square."""
+    h, w = images.shape[-2:]
+    side = min(h, w)
+    top, left = (h - side) // 2, (w - side) // 2
+    return images[..., top : top + side, left : left + side]

@@ -1,0 +1,49 @@
+"""Batches sliced from one in-memory uint8 tensor on the training device.
+
+The indices of every batch are a pure function of (seed, step, rank), so a resumed run sees
+exactly the batches the uninterrupted run would have seen, with no loader state to save.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from genlab.data import ImageData
+from genlab.errors import DataError
+from genlab.images import to_float
+
+
+class DeviceBatcher:
+    def __init__(self, data: ImageData, batch_size: int, *, seed: int, rank: int = 0,
+                 world: int = 1, device: torch.device | str = "cpu") -> None:
+        self.images = data.images.to(device)
+        self.labels = data.labels.to(device) if data.labels is not None else None
+        self.batch_size, self.rank, self.seed = batch_size, rank, seed
+        self.global_batch = batch_size * world
+        if len(self.images) < self.global_batch:
+            raise DataError(f"{data.name} has {len(self.images)} images, fewer than one batch "
+                            f"of {self.global_batch}: lower train.batch_size")
+        self.per_epoch = len(self.images) // self.global_batch
+        self._epoch, self._perm = -1, torch.empty(0, dtype=torch.long)
+
+    def _permutation(self, epoch: int) -> Tensor:
+        if epoch != self._epoch:
+            gen = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            self._perm = torch.randperm(len(self.images), generator=gen).to(self.images.device)
+            self._epoch = epoch
+        return self._perm
+
+    def indices(self, index: int) -> Tensor:
+        """Indices of virtual batch `index` for this rank."""
+        epoch, i = divmod(index, self.per_epoch)
+        start = i * self.global_batch + self.rank * self.batch_size
+        return self._permutation(epoch)[start:start + self.batch_size]
+
+    def batch(self, step: int, parts: int = 1) -> dict[str, Tensor]:
+        """The batch of training step `step`: `parts` consecutive batches stacked."""
+        idx = torch.cat([self.indices(step * parts + j) for j in range(parts)])
+        out = {"image": to_float(self.images[idx])}
+        if self.labels is not None:
+            out["label"] = self.labels[idx]
+        return out

@@ -1,0 +1,310 @@
+"""The one training loop, for every method.
+
+Exactness: each step reseeds torch from (seed, step, rank) and draws its batch as a pure
+function of the step, so a run resumed from a checkpoint continues bit for bit.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from genlab.config import RunConfig
+from genlab.data import load_dataset
+from genlab.engine.batches import DeviceBatcher
+from genlab.engine.checkpoint import find_checkpoint, load_checkpoint, save_checkpoint
+from genlab.engine.ema import EMA
+from genlab.engine.hardware import (
+    Hardware,
+    autocast_dtype,
+    resolve_device,
+    resolve_precision,
+    state_digest,
+)
+from genlab.engine.plots import plot_losses
+from genlab.engine.progress import TrainProgress, console
+from genlab.engine.run_dir import new_run_dir, write_run_files
+from genlab.engine.tracking import METRICS, Tracker, read_metrics
+from genlab.errors import CheckpointError
+from genlab.images import grid_image, save_grid
+from genlab.methods import DataInfo, Method, build_method
+
+Evaluator = Callable[[Method, int], dict[str, float]]
+
+
+def step_seed(seed: int, step: int, rank: int) -> int:
+    return (seed * 1_000_003 + step * 7919 + rank * 104_729) % (2**63 - 1)
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path | None  # None on ranks other than 0
+    step: int
+    interrupted: bool
+
+
+class _StepContext:
+    """What a method's train_step uses to apply an update (see methods.base.StepContext)."""
+
+    def __init__(self, method: Method, hw: Hardware, scaler: torch.amp.GradScaler | None):
+        self.method, self.hw, self.scaler = method, hw, scaler
+
+    def update(self, optimizer: str, loss: Tensor) -> None:
+        opt = self.method.optimizers[optimizer]
+        opt.zero_grad(set_to_none=True)
+        if self.scaler is not None:
+            self.scaler.scale(loss).backward()
+        else:
+            loss.backward()
+        self.hw.all_reduce_grads(p for g in opt.param_groups for p in g["params"])
+        if self.scaler is not None:
+            self.scaler.step(opt)
+        else:
+            opt.step()
+
+
+def sample_labels(n: int, num_classes: int) -> tuple[Tensor | None, int]:
+    """Labels for a grid with one row per class, and the row length."""
+    if not num_classes:
+        return None, 8
+    per = max(1, n // num_classes)
+    return torch.arange(num_classes).repeat_interleave(per)[: max(n, num_classes)], per
+
+
+@contextmanager
+def sampling(method: Method, ema: EMA | None) -> Iterator[Method]:
+    """Put the EMA nets (if any) in place of the live ones, in eval mode, without grad."""
+    swapped = {k: method.nets[k] for k in (ema.nets if ema else {})}
+    training = {k: m.training for k, m in method.nets.items()}
+    for k in swapped:
+        method.nets[k] = ema.nets[k]  # type: ignore[union-attr]
+    method.nets.eval()
+    try:
+        with torch.no_grad():
+            yield method
+    finally:
+        for k, m in swapped.items():
+            method.nets[k] = m
+        for k, m in method.nets.items():
+            m.train(training[k])
+
+
+class Trainer:
+    def __init__(self, cfg: RunConfig, *, resume: Path | None = None,
+                 evaluator: Evaluator | None = None, show_progress: bool = True) -> None:
+        self.cfg, self.evaluator, self.show_progress = cfg, evaluator, show_progress
+        device = resolve_device(cfg.train.device)
+        self.precision = resolve_precision(cfg.train.precision, device)
+        self.hw = Hardware(device)
+        data = load_dataset(cfg.data.name, split="train", image_size=cfg.data.image_size,
+                            root=cfg.data.root, download=cfg.data.download,
+                            shapes=cfg.data.shapes, seed=cfg.seed)
+        self.info = DataInfo(channels=data.channels, image_size=data.image_size,
+                             num_classes=data.num_classes if data.labels is not None else 0,
+                             class_names=list(data.class_names))
+        torch.manual_seed(cfg.seed)  # same initial weights on every rank
+        self.method = build_method(cfg.method, self.info).to(self.hw.device)
+        self.hw.broadcast_state(self.method.nets)
+        self.ema = None
+        if cfg.train.ema.enabled and self.method.ema_nets:
+            self.ema = EMA({k: self.method.nets[k] for k in self.method.ema_nets},
+                           cfg.train.ema.decay, cfg.train.ema.start)
+        self.batcher = DeviceBatcher(data, cfg.train.batch_size, seed=cfg.seed,
+                                     rank=self.hw.rank, world=self.hw.world,
+                                     device=self.hw.device)
+        self.scaler = torch.amp.GradScaler(self.hw.device.type) if self.precision == "fp16" \
+            else None
+        self.ctx = _StepContext(self.method, self.hw, self.scaler)
+        self.step = 0
+        self.run_dir: Path | None = None
+        if resume is not None:
+            self._restore(resume)
+        if self.hw.is_main:
+            if self.run_dir is None:
+                self.run_dir = new_run_dir(cfg.train.out_dir, cfg.name or "run")
+            write_run_files(self.run_dir, cfg, self.info)
+        self._grid_labels, self._grid_nrow = sample_labels(cfg.train.sample_n,
+                                                           self.info.num_classes)
+        n_grid = len(self._grid_labels) if self._grid_labels is not None else cfg.train.sample_n
+        self._grid_z = self._fixed_latents(n_grid)
+        self._stop_requested = False
+
+    def _fixed_latents(self, n: int) -> Tensor:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.cfg.seed + 12345)
+            return self.method.sample_latents(n)
+
+    # ----- checkpoints -------------------------------------------------------------------
+    def _tensors(self) -> dict[str, Tensor]:
+        out = {f"nets.{k}": v for k, v in self.method.nets.state_dict().items()}
+        if self.ema is not None:
+            out.update({f"ema.{k}": v for k, v in self.ema.nets.state_dict().items()})
+        return out
+
+    def _state(self) -> dict[str, Any]:
+        return {"step": self.step,
+                "optimizers": {k: o.state_dict() for k, o in self.method.optimizers.items()},
+                "scaler": self.scaler.state_dict() if self.scaler is not None else None,
+                "method": self.method.extra_state(),
+                "precision": self.precision}
+
+    def save(self) -> Path | None:
+        if not self.hw.is_main or self.run_dir is None:
+            return None
+        return save_checkpoint(self.run_dir / "checkpoints", self.step, self._tensors(),
+                               self._state(), self.cfg.train.keep_last)
+
+    def _restore(self, run_dir: Path) -> None:
+        path = find_checkpoint(run_dir, "last")
+        tensors, state = load_checkpoint(path)
+        load_weights(self.method, self.ema, tensors, path)
+        try:
+            for name, opt in self.method.optimizers.items():
+                opt.load_state_dict(state["optimizers"][name])
+            if self.scaler is not None and state.get("scaler"):
+                self.scaler.load_state_dict(state["scaler"])
+        except (KeyError, ValueError) as err:
+            raise CheckpointError(f"optimiser state in {path} does not fit this method "
+                                  f"({err}): resume with the run's own config") from None
+        self.method.load_extra_state(state.get("method", {}))
+        self.step = int(state["step"])
+        self.run_dir = run_dir
+
+    # ----- the loop ----------------------------------------------------------------------
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        if self._stop_requested:  # second Ctrl-C: stop now; saved checkpoints stay intact
+            raise KeyboardInterrupt
+        self._stop_requested = True
+        if self.hw.is_main:
+            console.print("[yellow]stopping: saving a checkpoint first (Ctrl-C again to "
+                          "abort without saving)[/]")
+
+    def _autocast(self) -> Any:
+        dtype = autocast_dtype(self.precision)
+        if dtype is None:
+            return nullcontext()
+        return torch.autocast(self.hw.device.type, dtype=dtype)
+
+    def train_step(self) -> dict[str, Tensor]:
+        torch.manual_seed(step_seed(self.cfg.seed, self.step, self.hw.rank))
+        batch = self.batcher.batch(self.step, self.method.batches_per_step)
+        self.method.nets.train()
+        with self._autocast():
+            logs = self.method.train_step(batch, self.ctx)
+        if self.scaler is not None:
+            self.scaler.update()
+        self.step += 1
+        if self.ema is not None:
+            self.ema.update(self.step)
+        self.hw.broadcast_buffers(self.method.nets)  # like DDP: rank 0's batch-norm stats
+        return logs
+
+    def _check_ranks_agree(self) -> None:
+        """Record each rank's weight digest; they must agree (rank 0's are what was saved)."""
+        digests = self.hw.gather(state_digest(self.method.nets.state_dict()))
+        if self.hw.is_main and self.run_dir is not None:
+            (self.run_dir / "ranks.json").write_text(json.dumps(
+                {"world_size": self.hw.world, "weights_sha256": digests}, indent=2) + "\n")
+            if len(set(digests)) != 1:
+                console.print("[red]warning: processes ended with different weights[/]")
+
+    def _due(self, every: int) -> bool:
+        return every > 0 and self.step % every == 0
+
+    def write_samples(self, name: str) -> Path | None:
+        if not self.hw.is_main or self.run_dir is None:
+            return None
+        labels = self._grid_labels.to(self.hw.device) if self._grid_labels is not None else None
+        with sampling(self.method, self.ema) as m:
+            images = m.decode(self._grid_z, labels)
+        path = save_grid(images, self.run_dir / "samples" / f"{name}.png", nrow=self._grid_nrow)
+        if self.tracker is not None:
+            self.tracker.log_image(self.step, "samples", grid_image(images, self._grid_nrow))
+        return path
+
+    def run(self) -> TrainResult:
+        cfg, t = self.cfg, self.cfg.train
+        self.tracker = None
+        if self.hw.is_main and self.run_dir is not None:
+            self.tracker = Tracker(self.run_dir, tensorboard=t.tensorboard, wandb=t.wandb,
+                                   project=t.wandb_project, config=cfg.model_dump(mode="json"),
+                                   resume_step=self.step)
+            console.print(f"run folder: [bold]{self.run_dir}[/] (step {self.step}/{t.steps}, "
+                          f"{self.hw.device.type}, {self.precision}, {self.hw.world} process(es))",
+                          highlight=False)
+        old = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        progress = TrainProgress(t.steps, self.step, self.show_progress and self.hw.is_main)
+        images_per_step = t.batch_size * self.method.batches_per_step * self.hw.world
+        last_time, last_step = time.perf_counter(), self.step
+        saved_at = -1
+        try:
+            while self.step < t.steps:
+                logs = self.train_step()
+                if self._due(t.log_every) or self.step == t.steps:
+                    now = time.perf_counter()
+                    scalars = {k: float(v) for k, v in logs.items()}
+                    scalars["images_per_s"] = images_per_step * (self.step - last_step) / max(
+                        now - last_time, 1e-9)
+                    last_time, last_step = now, self.step
+                    if self.tracker is not None:
+                        self.tracker.log(self.step, scalars)
+                    progress.update(self.step, scalars)
+                else:
+                    progress.update(self.step)
+                if self.evaluator is not None and self._due(t.eval_every) and self.hw.is_main:
+                    with sampling(self.method, self.ema) as m:
+                        results = self.evaluator(m, self.step)
+                    if self.tracker is not None:
+                        self.tracker.log(self.step, results)
+                if self._due(t.sample_every):
+                    self.write_samples(f"step-{self.step:07d}")
+                if self._due(t.ckpt_every):
+                    self.save()
+                    saved_at = self.step
+                if self.hw.any_rank(self._stop_requested):
+                    break
+        finally:
+            progress.close()
+            for s, handler in old.items():
+                signal.signal(s, handler)
+        interrupted = self.step < t.steps
+        if saved_at != self.step:
+            self.save()
+        if self.hw.is_main and self.run_dir is not None:
+            if not interrupted:
+                self.write_samples("final")
+            self.tracker.close()  # type: ignore[union-attr]
+            plot_losses(read_metrics(self.run_dir / METRICS), self.run_dir / "loss_curve.png",
+                        title=self.run_dir.name)
+        if self.hw.distributed:
+            self._check_ranks_agree()
+        self.hw.barrier()
+        return TrainResult(self.run_dir if self.hw.is_main else None, self.step, interrupted)
+
+
+def load_weights(method: Method, ema: EMA | None, tensors: dict[str, Tensor], path: Path) -> None:
+    """Load `nets.*` (and `ema.*`) tensors strictly; a mismatch is a CheckpointError."""
+    groups: list[tuple[str, torch.nn.Module]] = [("nets.", method.nets)]
+    if ema is not None:
+        groups.append(("ema.", ema.nets))
+    for prefix, module in groups:
+        part = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+        if prefix == "ema." and not part:
+            ema.nets.load_state_dict({k: v for k, v in method.nets.state_dict().items()  # type: ignore[union-attr]
+                                      if k.split(".")[0] in ema.nets}, strict=True)
+            continue
+        try:
+            module.load_state_dict(part, strict=True)
+        except RuntimeError as err:
+            first = str(err).split("\n\t")[1] if "\n\t" in str(err) else str(err)[:200]
+            raise CheckpointError(f"checkpoint {path} does not fit this model ({first.strip()}): "
+                                  "use the config the run was trained with") from None

@@ -1,0 +1,54 @@
+"""Latent interpolation (linear or spherical), between random latents and between classes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from genlab.generate.load import LoadedRun
+from genlab.images import grid_image, save_gif, save_grid
+
+
+def lerp(a: Tensor, b: Tensor, t: Tensor) -> Tensor:
+    return a + (b - a) * t
+
+
+def slerp(a: Tensor, b: Tensor, t: Tensor, eps: float = 1e-7) -> Tensor:
+    """Spherical interpolation along the great circle (falls back to lerp when parallel)."""
+    a_n, b_n = a / a.norm(dim=-1, keepdim=True), b / b.norm(dim=-1, keepdim=True)
+    omega = torch.acos((a_n * b_n).sum(-1, keepdim=True).clamp(-1 + eps, 1 - eps))
+    so = torch.sin(omega)
+    out = (torch.sin((1 - t) * omega) / so) * a + (torch.sin(t * omega) / so) * b
+    return torch.where(so.abs() < 1e-4, lerp(a, b, t), out)
+
+
+@torch.no_grad()
+def interpolate(run: LoadedRun, out_dir: str | Path, *, steps: int = 16, rows: int = 8,
+                seed: int = 0, spherical: bool = False) -> tuple[Path, Path]:
+    """Write `interpolation.png` (a row per pair of endpoints) and `interpolation.gif`.
+
+    For conditional models each row also moves between two classes through soft label vectors.
+    """
+    method, device = run.method, run.device
+    gen = torch.Generator(device=device).manual_seed(seed)
+    z0, z1 = method.sample_latents(rows, gen), method.sample_latents(rows, gen)
+    t = torch.linspace(0, 1, steps, device=device).view(steps, 1, 1)
+    mix = slerp if spherical else lerp
+    z = mix(z0.unsqueeze(0), z1.unsqueeze(0), t)  # [steps, rows, zdim]
+    labels = None
+    if run.conditional:
+        k = run.info.num_classes
+        eye = torch.eye(k, device=device)
+        y0, y1 = eye[torch.arange(rows) % k], eye[(torch.arange(rows) + 1) % k]
+        labels = lerp(y0.unsqueeze(0), y1.unsqueeze(0), t)  # soft one-hot vectors
+    frames = []
+    for i in range(steps):
+        frames.append(method.decode(z[i], labels[i] if labels is not None else None))
+    video = torch.stack(frames, dim=1)  # [rows, steps, C, H, W]
+    out = Path(out_dir)
+    png = save_grid(video.flatten(0, 1), out / "interpolation.png", nrow=steps)
+    pictures = [grid_image(f, nrow=min(rows, 8)) for f in frames]
+    gif = save_gif(pictures + pictures[-2:0:-1], out / "interpolation.gif")  # there and back
+    return png, gif

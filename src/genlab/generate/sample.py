@@ -1,0 +1,36 @@
+"""Sampling: truncation and class-ordered grids."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from genlab.errors import ConfigError
+from genlab.generate.load import LoadedRun
+from genlab.images import save_grid
+
+
+def truncate(z: Tensor, psi: float) -> Tensor:
+    """Truncation trick in z space: pull latents toward their mean (0) by psi in (0, 1]."""
+    if not 0 < psi <= 1:
+        raise ConfigError(f"truncation psi must be in (0, 1], got {psi}")
+    return z * psi
+
+
+def sample_grid(run: LoadedRun, path: str | Path, *, n: int = 64, seed: int = 0,
+                label: str | int | None = None, truncation: float = 1.0,
+                nrow: int | None = None) -> Path:
+    """Write n samples as a grid PNG; a conditional model without a label gets a row per class."""
+    labels = None
+    if label is not None:
+        labels = torch.full((n,), run.label_index(label), dtype=torch.long)
+    elif run.conditional:
+        k = run.info.num_classes
+        per = max(1, n // k)
+        labels = torch.arange(k).repeat_interleave(per)
+        nrow = nrow or per
+    images = run.sample(len(labels) if labels is not None else n, seed=seed, labels=labels,
+                        truncation=truncation)
+    return save_grid(images, path, nrow=nrow or 8)

@@ -1,0 +1,54 @@
+"""Conversions at the edges: float [-1, 1] tensors to uint8, PNG grids and GIFs."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from PIL import Image
+from torch import Tensor
+from torchvision.utils import make_grid
+
+
+def to_uint8(images: Tensor) -> Tensor:
+    """[-1, 1] float NCHW -> uint8 NCHW."""
+    return ((images.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu()
+
+
+def to_float(images: Tensor) -> Tensor:
+    """uint8 NCHW -> float [-1, 1]."""
+    return images.float().div(127.5).sub(1)
+
+
+def grid_image(images: Tensor, nrow: int = 8, padding: int = 2) -> Image.Image:
+    """A PIL grid of float [-1, 1] or uint8 images."""
+    if images.dtype != torch.uint8:
+        images = to_uint8(images)
+    grid = make_grid(images.cpu(), nrow=nrow, padding=padding, pad_value=255)
+    array = grid.permute(1, 2, 0).numpy()
+    return Image.fromarray(array[..., 0] if array.shape[2] == 1 else array)
+
+
+def _atomic_save(image: Image.Image, path: Path, **kwargs: object) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    image.save(tmp, format=path.suffix.lstrip(".").upper().replace("JPG", "JPEG"), **kwargs)
+    os.replace(tmp, path)
+
+
+def save_grid(images: Tensor, path: str | Path, nrow: int = 8, upscale: int = 1) -> Path:
+    path = Path(path)
+    image = grid_image(images, nrow=nrow)
+    if upscale > 1:
+        image = image.resize((image.width * upscale, image.height * upscale), Image.NEAREST)
+    _atomic_save(image, path)
+    return path
+
+
+def save_gif(frames: Sequence[Image.Image], path: str | Path, duration_ms: int = 100) -> Path:
+    path = Path(path)
+    first, *rest = [f.convert("RGB") for f in frames]
+    _atomic_save(first, path, save_all=True, append_images=rest, duration=duration_ms, loop=0)
+    return path

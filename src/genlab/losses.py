@@ -1,0 +1,86 @@
+"""GAN losses as plain functions of logits: no backward, no optimiser step."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+ADVERSARIAL_LOSSES = ("bce", "bce-saturating", "hinge", "lsgan", "wasserstein")
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in ADVERSARIAL_LOSSES:
+        raise ValueError(f"unknown loss {kind!r}; valid: {', '.join(ADVERSARIAL_LOSSES)}")
+
+
+def discriminator_loss(
+    kind: str, real_logits: Tensor, fake_logits: Tensor, real_label: float = 1.0
+) -> Tensor:
+    """Discriminator (critic) loss to minimise; `real_label` < 1 smooths the real target (bce)."""
+    _check_kind(kind)
+    # float32: bf16 logits under autocast lose too much in softplus/means.
+    real, fake = real_logits.float(), fake_logits.float()
+    if kind in ("bce", "bce-saturating"):
+        target = torch.full_like(real, real_label)
+        return F.binary_cross_entropy_with_logits(
+            real, target
+        ) + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake))
+    if real_label != 1.0:
+        raise ValueError(f"real_label (label smoothing) only applies to bce losses, not {kind!r}")
+    if kind == "hinge":
+        return F.relu(1.0 - real).mean() + F.relu(1.0 + fake).mean()
+    if kind == "lsgan":
+        return 0.5 * ((real - 1.0) ** 2).mean() + 0.5 * (fake**2).mean()
+    return fake.mean() - real.mean()  # wasserstein
+
+
+def generator_loss(kind: str, fake_logits: Tensor) -> Tensor:
+    """Generator loss to minimise, given the discriminator's logits on fakes."""
+    _check_kind(kind)
+    fake = fake_logits.float()
+    if kind == "bce":
+        # Non-saturating: -log D(G(z)) = softplus(-l).
+        return F.softplus(-fake).mean()
+    if kind == "bce-saturating":
+        # Minimax: log(1 - D(G(z))) = log sigmoid(-l) = -softplus(l), stable for any l.
+        return -F.softplus(fake).mean()
+    if kind == "lsgan":
+        return 0.5 * ((fake - 1.0) ** 2).mean()
+    return -fake.mean()  # hinge and wasserstein
+
+
+def gradient_penalty(
+    critic: Callable[[Tensor], Tensor],
+    real: Tensor,
+    fake: Tensor,
+    alpha: Tensor | None = None,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """WGAN-GP penalty (Gulrajani et al. 2017): mean((||grad critic(x_hat)||_2 - 1)^2).
+
+    x_hat = alpha * real + (1 - alpha) * fake, alpha ~ U[0, 1) drawn once per example
+    (from `generator` if given) unless `alpha` is passed. The result keeps its graph so
+    it trains the critic; multiply it by lambda (usually 10) yourself. The critic must
+    score each example independently (no BatchNorm), as WGAN-GP requires.
+    """
+    real, fake = real.detach(), fake.detach()
+    if alpha is None:
+        # One alpha per example, broadcast over pixels: a per-pixel alpha samples points
+        # off the real-fake line the penalty is meant to constrain.
+        shape = (real.shape[0],) + (1,) * (real.dim() - 1)
+        alpha = torch.rand(shape, generator=generator, device=real.device)
+    # Mix and measure in at least float32 (bf16/fp16 inputs), float64 stays float64.
+    work = torch.promote_types(real.dtype, torch.float32)
+    alpha = alpha.to(real.device, work)
+    x_hat = (alpha * real.to(work) + (1.0 - alpha) * fake.to(work)).to(real.dtype)
+    # enable_grad: the penalty is meaningless without a graph, even if called under no_grad.
+    with torch.enable_grad():
+        x_hat.requires_grad_(True)
+        scores = critic(x_hat)
+        # Summing is fine: each score depends only on its own example.
+        (grad,) = torch.autograd.grad(scores.to(work).sum(), x_hat, create_graph=True)
+        norms = grad.to(work).flatten(1).norm(2, dim=1)
+        return ((norms - 1.0) ** 2).mean()

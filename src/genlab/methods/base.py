@@ -1,0 +1,91 @@
+"""The contract between a training method and the engine.
+
+A method builds its nets and optimisers from its config, computes losses in `train_step`
+and asks the engine (through `StepContext`) to apply each update. It never touches files,
+devices, logging or progress.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol
+
+import torch
+from torch import Tensor, nn
+
+
+@dataclass
+class DataInfo:
+    """What a method needs to know about its data (saved in the run, so sampling needs no data)."""
+
+    channels: int
+    image_size: int
+    num_classes: int = 0
+    class_names: list[str] = field(default_factory=list)
+
+
+class StepContext(Protocol):
+    def update(self, optimizer: str, loss: Tensor) -> None:
+        """Zero the optimiser's grads, backpropagate `loss`, sync grads across processes, step."""
+
+
+class Method:
+    """Base class of training methods. Subclasses fill `nets` and `optimizers`."""
+
+    name: ClassVar[str]
+    ema_nets: ClassVar[tuple[str, ...]] = ()  # nets the engine keeps an EMA of
+    batches_per_step: int = 1  # batches consumed per train_step (e.g. n_critic)
+
+    def __init__(self, cfg: Any, info: DataInfo) -> None:
+        self.cfg = cfg
+        self.info = info
+        self.nets = nn.ModuleDict()
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.nets.parameters()).device
+
+    def to(self, device: torch.device | str) -> Method:
+        self.nets.to(device)
+        return self
+
+    def train_step(self, batch: dict[str, Tensor], ctx: StepContext) -> dict[str, Tensor]:
+        """One update; returns detached scalar tensors to log."""
+        raise NotImplementedError
+
+    def sample_latents(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        raise NotImplementedError
+
+    def decode(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+        """Latents (and labels, or soft one-hot label vectors) to images in [-1, 1]."""
+        raise NotImplementedError
+
+    def extra_state(self) -> dict[str, Any]:
+        """Schedule state beyond weights and optimisers (e.g. ProGAN's fade-in), for resume."""
+        return {}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        del state
+
+
+def split_batch(batch: dict[str, Tensor], parts: int) -> list[dict[str, Tensor]]:
+    """Split a batch of `parts` * B examples into `parts` batches of B."""
+    if parts == 1:
+        return [batch]
+    chunks = {k: v.chunk(parts) for k, v in batch.items()}
+    return [{k: v[i] for k, v in chunks.items()} for i in range(parts)]
+
+
+@contextmanager
+def frozen(net: nn.Module) -> Iterator[None]:
+    """Stop gradients into `net`'s parameters (e.g. the discriminator during a generator step)."""
+    flags = [p.requires_grad for p in net.parameters()]
+    net.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, flag in zip(net.parameters(), flags, strict=True):
+            p.requires_grad_(flag)

@@ -1,0 +1,89 @@
+"""The GAN family in one method: fully connected GAN, DCGAN, WGAN and WGAN-GP, conditional or
+not. A variant is a config (nets, loss, n_critic, clipping, penalty), not a new file."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from genlab.config import GANConfig
+from genlab.errors import ConfigError
+from genlab.losses import discriminator_loss, generator_loss, gradient_penalty
+from genlab.methods.base import DataInfo, Method, StepContext, frozen, split_batch
+from genlab.nets import build_discriminator, build_generator
+
+
+class GAN(Method):
+    name = "gan"
+    ema_nets = ("G",)
+
+    def __init__(self, cfg: GANConfig, info: DataInfo) -> None:
+        super().__init__(cfg, info)
+        if cfg.conditional and info.num_classes < 2:
+            raise ConfigError("method.conditional=true needs a labelled dataset with at least "
+                              "two classes: pick another dataset or set method.conditional=false")
+        if cfg.arch == "mlp" and cfg.d_norm == "instance":
+            raise ConfigError("method.d_norm=instance needs arch=dcgan: use none, layer or batch")
+        if cfg.arch == "dcgan" and cfg.d_dropout > 0:
+            raise ConfigError("method.d_dropout is for arch=mlp only: set it to 0")
+        if cfg.real_label < 1 and not cfg.loss.startswith("bce"):
+            raise ConfigError("method.real_label (label smoothing) is for the bce losses only")
+        if cfg.gp_weight > 0 and cfg.d_norm == "batch":
+            raise ConfigError("a gradient penalty needs a critic without batch norm: set "
+                              "method.d_norm=layer, instance or none")
+        self.num_classes = info.num_classes if cfg.conditional else 0
+        shape = (info.channels, info.image_size, info.image_size)
+        self.nets["G"] = build_generator(cfg.arch, z_dim=cfg.z_dim, out_shape=shape,
+                                         num_classes=self.num_classes, width=cfg.g_width)
+        self.nets["D"] = build_discriminator(cfg.arch, in_shape=shape, num_classes=self.num_classes,
+                                             width=cfg.d_width, norm=cfg.d_norm, cond=cfg.cond,
+                                             dropout=cfg.d_dropout)
+        self.optimizers = {name: self._optimizer(name) for name in ("G", "D")}
+        self.batches_per_step = cfg.n_critic
+
+    def _optimizer(self, name: str) -> torch.optim.Optimizer:
+        params = self.nets[name].parameters()
+        lr = self.cfg.lr_g if name == "G" else self.cfg.lr_d
+        if self.cfg.optimizer == "rmsprop":
+            return torch.optim.RMSprop(params, lr=lr)
+        return torch.optim.Adam(params, lr=lr, betas=self.cfg.betas)
+
+    def _labels(self, batch: dict[str, Tensor]) -> Tensor | None:
+        return batch["label"] if self.num_classes else None
+
+    def train_step(self, batch: dict[str, Tensor], ctx: StepContext) -> dict[str, Tensor]:
+        cfg, G, D = self.cfg, self.nets["G"], self.nets["D"]
+        for part in split_batch(batch, cfg.n_critic):
+            real, labels = part["image"], self._labels(part)
+            with torch.no_grad():
+                fake = G(self.sample_latents(len(real)), labels)
+            real_logits, fake_logits = D(real, labels), D(fake, labels)
+            d_loss = discriminator_loss(cfg.loss, real_logits, fake_logits, cfg.real_label)
+            logs = {"loss_d": d_loss.detach()}
+            if cfg.gp_weight > 0:
+                gp = gradient_penalty(lambda x, y=labels: D(x, y), real, fake)
+                d_loss = d_loss + cfg.gp_weight * gp
+                logs["gp"] = gp.detach()
+            ctx.update("D", d_loss)
+            if cfg.clip is not None:
+                with torch.no_grad():
+                    for p in D.parameters():
+                        p.clamp_(-cfg.clip, cfg.clip)
+        with frozen(D):
+            fake = G(self.sample_latents(len(real)), labels)
+            g_loss = generator_loss(cfg.loss, D(fake, labels))
+        ctx.update("G", g_loss)
+        logs["loss_g"] = g_loss.detach()
+        logs["d_real"] = real_logits.detach().float().mean()
+        logs["d_fake"] = fake_logits.detach().float().mean()
+        return logs
+
+    def sample_latents(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        return torch.randn(n, self.cfg.z_dim, generator=generator, device=self.device)
+
+    def decode(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+        if not self.num_classes:
+            labels = None
+        elif labels is None:
+            raise ConfigError("this model is conditional: pass class labels (--label)")
+        return self.nets["G"](z, labels)

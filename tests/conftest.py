@@ -1,0 +1,42 @@
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Small, fast settings shared by the tests that really train.
+TINY = [
+    "data.name=shapes", "data.shapes.n_train=256", "data.shapes.n_test=64", "data.image_size=16",
+    "method.z_dim=16", "method.g_width=8", "method.d_width=8",
+    "train.batch_size=16", "train.precision=fp32", "train.device=cpu",
+    "train.log_every=1", "train.sample_every=2", "train.ckpt_every=2", "train.sample_n=8",
+]
+
+
+def tiny(tmp_path: Path, *extra: str) -> list[str]:
+    return [*TINY, f"train.out_dir={tmp_path / 'runs'}", *extra]
+
+
+def subprocess_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT / "src") + os.pathsep + env.get("PYTHONPATH", "")
+    env.pop("CUDA_VISIBLE_DEVICES", None)
+    return env
+
+
+PYTHON = sys.executable
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory):
+    """A tiny conditional DCGAN run on shapes, trained once for the whole session."""
+    from genlab import train
+    from genlab.config import load_config
+
+    out = tmp_path_factory.mktemp("session")
+    cfg = load_config(ROOT / "configs" / "demo.yaml",
+                      tiny(out, "train.steps=4", "name=tiny"))
+    result = train(cfg, show_progress=False)
+    return result.run_dir

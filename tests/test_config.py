@@ -1,0 +1,57 @@
+from pathlib import Path
+
+import pytest
+
+from genlab.config import RunConfig, apply_overrides, dump_config, load_config
+from genlab.errors import ConfigError
+
+CONFIGS = sorted(Path(__file__).parents[1].joinpath("configs").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
+def test_every_shipped_config_validates(path):
+    cfg = load_config(path)
+    assert cfg.name == (cfg.name if path.stem == "demo" else path.stem)
+    assert cfg.method.name == "gan"
+
+
+def test_overrides_parse_yaml_scalars_and_nest():
+    cfg = load_config(None, ["train.steps=12", "method.betas=[0.0, 0.9]", "method.clip=0.01",
+                             "data.shapes.label=colour", "train.wandb=false"])
+    assert cfg.train.steps == 12
+    assert cfg.method.betas == (0.0, 0.9)
+    assert cfg.method.clip == 0.01
+    assert cfg.data.shapes.label == "colour"
+
+
+def test_unknown_key_names_the_key(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("method:\n  n_critc: 5\n")
+    with pytest.raises(ConfigError, match="method.n_critc"):
+        load_config(path)
+    with pytest.raises(ConfigError, match="train.stepz"):
+        load_config(None, ["train.stepz=3"])
+
+
+def test_wrong_type_names_key_and_value():
+    with pytest.raises(ConfigError, match=r"train.steps.*'abc'"):
+        load_config(None, ["train.steps=abc"])
+
+
+def test_bad_yaml_and_missing_file(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("method: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad)
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "missing.yaml")
+    with pytest.raises(ConfigError, match="key.sub=value"):
+        apply_overrides({}, ["novalue"])
+
+
+def test_dump_round_trips():
+    cfg = load_config(None, ["method.arch=mlp", "train.steps=7"])
+    import yaml
+
+    again = RunConfig.model_validate(yaml.safe_load(dump_config(cfg)))
+    assert again == cfg
