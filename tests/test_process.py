@@ -83,7 +83,8 @@ def test_sigkill_never_leaves_a_broken_checkpoint(tmp_path):
         proc = subprocess.Popen([PYTHON, "-m", "genlab", "train", "--resume", str(run_dir)],
                                 cwd=tmp_path, env=subprocess_env(), stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
-    proc.send_signal(signal.SIGINT)  # the last resume got going: stop it politely
+    _wait_for(newer_than(newest), proc)  # the last resume is training: stop it politely
+    proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode in (0, 130), err
     assert "Traceback" not in err

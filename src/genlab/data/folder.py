@@ -92,7 +92,7 @@ def load_folder(path: str, *, split: str = "train", image_size: int | None = Non
                  and not p.name.startswith(".")]
         if loose:
             warnings.warn(f"ignored {len(loose)} files directly in {folder}: with class "
-                          "sub-folders every image must be inside one", DataWarning, stacklevel=2)
+                          "sub-folders every image must be inside one", DataWarning, stacklevel=3)
     else:
         groups = [(-1, _files(folder))]
 
@@ -113,7 +113,7 @@ def load_folder(path: str, *, split: str = "train", image_size: int | None = Non
                         "pass folder:PATH pointing at PNG/JPEG images")
     if skipped:
         warnings.warn(f"skipped {len(skipped)} of {total} files in {folder} that are not readable "
-                      f"images (e.g. {skipped[0].relative_to(folder)})", DataWarning, stacklevel=2)
+                      f"images (e.g. {skipped[0].relative_to(folder)})", DataWarning, stacklevel=3)
 
     if not all(gray):  # mixed set: promote grayscale images to RGB, as PIL's L->RGB does
         images = [im.expand(3, -1, -1) for im in images]

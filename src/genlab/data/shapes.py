@@ -129,7 +129,8 @@ def render_shapes(shape: torch.Tensor, colour: torch.Tensor, size: torch.Tensor,
     """Render scenes from attribute indices into SHAPES, COLOURS, SIZES and POSITIONS.
 
     shape, colour, size, position: int tensors [N] (one object) or [N, K]; -1 marks no object.
-    offset: float [N, K, 2] centre jitter in fractions of the side (None = exact cell centres).
+    offset: float [N, K, 2] (or [N, 2] for one object) centre jitter (dx, dy) in fractions of
+    the side; None = exact cell centres.
     Returns uint8 images [N, 3, S, S] and bool masks [N, K, S, S] of each object's visible
     pixels (coverage > 0.5 after later objects are drawn over it).
     """
@@ -145,8 +146,7 @@ def render_shapes(shape: torch.Tensor, colour: torch.Tensor, size: torch.Tensor,
     for t, limit in zip(attrs, limits, strict=True):
         if bool((t[present] < 0).any() or (t[present] >= limit).any()):
             raise ValueError(f"attribute index out of range [0, {limit}) for a present object")
-    if offset is None:
-        offset = torch.zeros(n, k, 2)
+    offset = torch.zeros(n, k, 2) if offset is None else torch.as_tensor(offset).reshape(n, k, 2)
 
     images = torch.empty(n, 3, image_size, image_size, dtype=torch.uint8)
     masks = torch.empty(n, k, image_size, image_size, dtype=torch.bool)
