@@ -104,7 +104,8 @@ def plain_loop(method: str, steps: int, batch: int) -> float:
 def genlab_loop(method: str, steps: int, batch: int) -> tuple[float, str]:
     with tempfile.TemporaryDirectory() as tmp:
         cfg = load_config(ROOT / "configs" / f"{method}.yaml", [
-            f"train.steps={WARMUP + steps}", f"train.batch_size={batch}", f"train.log_every={WARMUP}",
+            f"train.steps={WARMUP + steps}", f"train.batch_size={batch}",
+            f"train.log_every={WARMUP}",
             "train.sample_every=0", "train.ckpt_every=0", "train.tensorboard=false",
             f"train.out_dir={tmp}"])
         trainer = Trainer(cfg, show_progress=False)
@@ -124,7 +125,7 @@ def main() -> None:
     args = parser.parse_args()
     print(f"machine: {platform.processor() or platform.machine()}, "
           f"{torch.get_num_threads()} threads, torch {torch.__version__}")
-    print(f"| method | plain loop (fp32) img/s | genlab img/s | genlab precision | ratio |")
+    print("| method | plain loop (fp32) img/s | genlab img/s | genlab precision | ratio |")
     print("|---|---|---|---|---|")
     for method in args.methods:
         plain = plain_loop(method, args.steps, args.batch)

@@ -86,5 +86,10 @@ def test_ema_averages_and_copies_before_start():
     assert torch.equal(ema.nets["G"].weight, live.weight)
     with torch.no_grad():
         live.weight.fill_(3.0)
-    ema.update(2)  # 0.5 * 1 + 0.5 * 3
-    assert torch.allclose(ema.nets["G"].weight, torch.full_like(live.weight, 2.0))
+    ema.update(2)  # warm-up decay (1 + 0) / (10 + 0) = 0.1: 0.1 * 1 + 0.9 * 3
+    assert torch.allclose(ema.nets["G"].weight, torch.full_like(live.weight, 2.8))
+    assert ema.decay_at(100) == 0.5  # capped at the configured decay
+    with torch.no_grad():
+        live.weight.fill_(0.8)
+    ema.update(100)  # 0.5 * 2.8 + 0.5 * 0.8
+    assert torch.allclose(ema.nets["G"].weight, torch.full_like(live.weight, 1.8))

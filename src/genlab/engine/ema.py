@@ -15,10 +15,18 @@ class EMA:
         self.nets = nn.ModuleDict({k: copy.deepcopy(v).requires_grad_(False).eval()
                                    for k, v in nets.items()})
 
+    def decay_at(self, step: int) -> float:
+        """The decay ramps up as (1 + n) / (10 + n) after `start` (copy before), so early
+        weights, far from the final ones, are forgotten fast in short runs."""
+        if step < self.start:
+            return 0.0
+        n = step - self.start
+        return min(self.decay, (1 + n) / (10 + n))
+
     @torch.no_grad()
     def update(self, step: int) -> None:
-        """Average after `step` updates; copy the live weights before `start`."""
-        weight = 0.0 if step < self.start else self.decay
+        """Average in the live weights after `step` updates."""
+        weight = self.decay_at(step)
         for name, live in self.live.items():
             avg = self.nets[name]
             params = list(avg.parameters())
