@@ -114,3 +114,30 @@ def test_datasets_command(capsys):
     code, out, err = run_cli(["datasets"], capsys)
     assert code == 0, err
     assert "shapes" in out and "fashion-mnist" in out and "folder:" in out
+
+
+def test_folder_dataset_with_a_corrupt_file_trains_and_warns_once(capsys, tmp_path):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    for cls in ("cats", "dogs"):
+        (tmp_path / "data" / cls).mkdir(parents=True)
+        for i in range(12):
+            pixels = rng.integers(0, 255, (20, 20, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(tmp_path / "data" / cls / f"{i}.png")
+    (tmp_path / "data" / "dogs" / "bad.png").write_bytes(b"not a png at all")
+    code, out, err = run_cli(["train", ROOT / "configs/cdcgan.yaml",
+                              "--set", f"data.name=folder:{tmp_path / 'data'}",
+                              "--set", "data.image_size=16", "--set", "train.steps=2",
+                              "--set", "train.batch_size=8", "--set", "method.g_width=8",
+                              "--set", "method.d_width=8", "--set", "train.precision=fp32",
+                              "--set", f"train.out_dir={tmp_path / 'runs'}", "--name", "f"],
+                             capsys)
+    assert code == 0, err
+    warnings = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "bad.png" in warnings[0] and "1 of 25" in warnings[0]
+    assert (tmp_path / "runs" / "f" / "samples" / "final.png").is_file()
+    import json
+
+    info = json.loads((tmp_path / "runs" / "f" / "run.json").read_text())
+    assert info["data"]["class_names"] == ["cats", "dogs"]

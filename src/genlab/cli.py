@@ -201,8 +201,16 @@ def _describe_fields(model: type[BaseModel], prefix: str = "") -> list[tuple[str
     return rows
 
 
+def _show_warning(message: Warning | str, category: type[Warning], *args: object,
+                  **kwargs: object) -> None:
+    err.print(f"warning: {message}", highlight=False, markup=False, soft_wrap=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors print one line and exit 2, never a traceback."""
+    import warnings
+
+    warnings.showwarning = _show_warning  # one line per warning, no source echo
     try:
         code = app(args=argv, standalone_mode=False)
     except GenlabError as error:

@@ -16,10 +16,12 @@ from genlab.images import to_float
 
 class DeviceBatcher:
     def __init__(self, data: ImageData, batch_size: int, *, seed: int, rank: int = 0,
-                 world: int = 1, device: torch.device | str = "cpu") -> None:
+                 world: int = 1, device: torch.device | str = "cpu",
+                 memory_format: torch.memory_format = torch.contiguous_format) -> None:
         self.images = data.images.to(device)
         self.labels = data.labels.to(device) if data.labels is not None else None
         self.batch_size, self.rank, self.seed = batch_size, rank, seed
+        self.memory_format = memory_format
         self.global_batch = batch_size * world
         if len(self.images) < self.global_batch:
             raise DataError(f"{data.name} has {len(self.images)} images, fewer than one batch "
@@ -43,7 +45,7 @@ class DeviceBatcher:
     def batch(self, step: int, parts: int = 1) -> dict[str, Tensor]:
         """The batch of training step `step`: `parts` consecutive batches stacked."""
         idx = torch.cat([self.indices(step * parts + j) for j in range(parts)])
-        out = {"image": to_float(self.images[idx])}
+        out = {"image": to_float(self.images[idx]).contiguous(memory_format=self.memory_format)}
         if self.labels is not None:
             out["label"] = self.labels[idx]
         return out

@@ -113,6 +113,9 @@ class Trainer:
                              class_names=list(data.class_names))
         torch.manual_seed(cfg.seed)  # same initial weights on every rank
         self.method = build_method(cfg.method, self.info).to(self.hw.device)
+        self.memory_format = torch.channels_last if cfg.train.channels_last else \
+            torch.contiguous_format
+        self.method.nets.to(memory_format=self.memory_format)
         self.hw.broadcast_state(self.method.nets)
         self.ema = None
         if cfg.train.ema.enabled and self.method.ema_nets:
@@ -120,7 +123,7 @@ class Trainer:
                            cfg.train.ema.decay, cfg.train.ema.start)
         self.batcher = DeviceBatcher(data, cfg.train.batch_size, seed=cfg.seed,
                                      rank=self.hw.rank, world=self.hw.world,
-                                     device=self.hw.device)
+                                     device=self.hw.device, memory_format=self.memory_format)
         self.scaler = torch.amp.GradScaler(self.hw.device.type) if self.precision == "fp16" \
             else None
         self.ctx = _StepContext(self.method, self.hw, self.scaler)

@@ -46,7 +46,7 @@ class GAN(Method):
         lr = self.cfg.lr_g if name == "G" else self.cfg.lr_d
         if self.cfg.optimizer == "rmsprop":
             return torch.optim.RMSprop(params, lr=lr)
-        return torch.optim.Adam(params, lr=lr, betas=self.cfg.betas)
+        return torch.optim.Adam(params, lr=lr, betas=self.cfg.betas, fused=True)
 
     def _labels(self, batch: dict[str, Tensor]) -> Tensor | None:
         return batch["label"] if self.num_classes else None
