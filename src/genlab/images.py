@@ -22,6 +22,14 @@ def to_float(images: Tensor) -> Tensor:
     return images.float().div(127.5).sub(1)
 
 
+def class_rows(n: int, num_classes: int) -> tuple[Tensor | None, int]:
+    """Labels that lay a grid of about n images out one row per class, and the row length."""
+    if not num_classes:
+        return None, 8
+    per = max(1, n // num_classes)
+    return torch.arange(num_classes).repeat_interleave(per), per
+
+
 def grid_image(images: Tensor, nrow: int = 8, padding: int = 2) -> Image.Image:
     """A PIL grid of float [-1, 1] or uint8 images."""
     if images.dtype != torch.uint8:

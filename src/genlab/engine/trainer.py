@@ -35,7 +35,7 @@ from genlab.engine.progress import TrainProgress, console
 from genlab.engine.run_dir import new_run_dir, write_run_files
 from genlab.engine.tracking import METRICS, Tracker, read_metrics
 from genlab.errors import CheckpointError
-from genlab.images import grid_image, save_grid
+from genlab.images import class_rows, grid_image, save_grid
 from genlab.methods import DataInfo, Method, build_method
 
 Evaluator = Callable[[Method, int], dict[str, float]]
@@ -70,14 +70,6 @@ class _StepContext:
             self.scaler.step(opt)
         else:
             opt.step()
-
-
-def sample_labels(n: int, num_classes: int) -> tuple[Tensor | None, int]:
-    """Labels for a grid with one row per class, and the row length."""
-    if not num_classes:
-        return None, 8
-    per = max(1, n // num_classes)
-    return torch.arange(num_classes).repeat_interleave(per)[: max(n, num_classes)], per
 
 
 @contextmanager
@@ -135,8 +127,8 @@ class Trainer:
             if self.run_dir is None:
                 self.run_dir = new_run_dir(cfg.train.out_dir, cfg.name or "run")
             write_run_files(self.run_dir, cfg, self.info)
-        self._grid_labels, self._grid_nrow = sample_labels(cfg.train.sample_n,
-                                                           self.info.num_classes)
+        self._grid_labels, self._grid_nrow = class_rows(cfg.train.sample_n,
+                                                        self.method.num_classes)
         n_grid = len(self._grid_labels) if self._grid_labels is not None else cfg.train.sample_n
         self._grid_z = self._fixed_latents(n_grid)
         self._stop_requested = False

@@ -31,7 +31,7 @@ class LoadedRun:
 
     @property
     def conditional(self) -> bool:
-        return bool(getattr(self.method, "num_classes", 0))
+        return self.method.num_classes > 0
 
     def label_index(self, label: str | int) -> int:
         """A class index from an index or a class name."""

@@ -9,7 +9,7 @@ from torch import Tensor
 
 from genlab.errors import ConfigError
 from genlab.generate.load import LoadedRun
-from genlab.images import save_grid
+from genlab.images import class_rows, save_grid
 
 
 def truncate(z: Tensor, psi: float) -> Tensor:
@@ -27,9 +27,7 @@ def sample_grid(run: LoadedRun, path: str | Path, *, n: int = 64, seed: int = 0,
     if label is not None:
         labels = torch.full((n,), run.label_index(label), dtype=torch.long)
     elif run.conditional:
-        k = run.info.num_classes
-        per = max(1, n // k)
-        labels = torch.arange(k).repeat_interleave(per)
+        labels, per = class_rows(n, run.info.num_classes)
         nrow = nrow or per
     images = run.sample(len(labels) if labels is not None else n, seed=seed, labels=labels,
                         truncation=truncation)

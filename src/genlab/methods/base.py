@@ -37,6 +37,7 @@ class Method:
     name: ClassVar[str]
     ema_nets: ClassVar[tuple[str, ...]] = ()  # nets the engine keeps an EMA of
     batches_per_step: int = 1  # batches consumed per train_step (e.g. n_critic)
+    num_classes: int = 0  # classes the model is conditioned on (0: unconditional)
 
     def __init__(self, cfg: Any, info: DataInfo) -> None:
         self.cfg = cfg
