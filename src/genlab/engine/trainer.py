@@ -121,6 +121,7 @@ class Trainer:
         self.ctx = _StepContext(self.method, self.hw, self.scaler)
         self.step = 0
         self.run_dir: Path | None = None
+        self.tracker: Tracker | None = None
         if resume is not None:
             self._restore(resume)
         if self.hw.is_main:
@@ -228,7 +229,6 @@ class Trainer:
 
     def run(self) -> TrainResult:
         cfg, t = self.cfg, self.cfg.train
-        self.tracker = None
         if self.hw.is_main and self.run_dir is not None:
             self.tracker = Tracker(self.run_dir, tensorboard=t.tensorboard, wandb=t.wandb,
                                    project=t.wandb_project, config=cfg.model_dump(mode="json"),
