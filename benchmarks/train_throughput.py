@@ -8,7 +8,9 @@ For each method it trains the same architecture on Fashion-MNIST (batch 128) twi
   genlab - `genlab train configs/<method>.yaml` with its defaults (in-memory batches sliced on
            the device, precision=auto: bf16 autocast on CPUs with AMX/AVX512-BF16).
 Images/s counts real images consumed (WGAN-GP: 5 critic batches per generator step). The
-first steps are warm-up and not timed. Prints a table and the genlab/plain ratio.
+first steps are warm-up and not timed. The two loops alternate `--repeats` times and the
+medians are reported, so a burst of other load on the machine moves both. Prints a table and
+the genlab/plain ratio.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -122,6 +125,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=40, help="timed generator steps")
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--methods", nargs="+", default=["dcgan", "wgan-gp"])
+    parser.add_argument("--repeats", type=int, default=3, help="alternating runs of each loop")
     args = parser.parse_args()
     print(f"machine: {platform.processor() or platform.machine()}, "
           f"{torch.get_num_threads()} threads, torch {torch.__version__}")

@@ -233,6 +233,7 @@ class Trainer:
             self.tracker = Tracker(self.run_dir, tensorboard=t.tensorboard, wandb=t.wandb,
                                    project=t.wandb_project, config=cfg.model_dump(mode="json"),
                                    resume_step=self.step)
+        if self.tracker is not None and self.show_progress:
             console.print(f"run folder: [bold]{self.run_dir}[/] (step {self.step}/{t.steps}, "
                           f"{self.hw.device.type}, {self.precision}, {self.hw.world} process(es))",
                           highlight=False)
