@@ -19,3 +19,7 @@ class RunError(GenlabError):
 
 class CheckpointError(GenlabError):
     """A checkpoint is missing, corrupt or incompatible with the config."""
+
+
+class EvalError(GenlabError):
+    """Evaluation cannot run: a missing judge or weights file, too few samples."""
