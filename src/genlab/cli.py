@@ -78,7 +78,12 @@ def train(
         raise ConfigError("pass a config (e.g. genlab train configs/dcgan.yaml) or --resume RUN")
     cfg = (_resume_config(resume, config, overrides) if resume is not None
            else load_config(config, overrides))
-    result = Trainer(cfg, resume=resume).run()  # type: ignore[arg-type]
+    trainer = Trainer(cfg, resume=resume)  # type: ignore[arg-type]
+    if cfg.train.eval_every and trainer.hw.is_main:  # type: ignore[attr-defined]
+        from genlab.evaluation import training_evaluator
+
+        trainer.evaluator = training_evaluator(cfg)  # type: ignore[arg-type]
+    result = trainer.run()
     if result.run_dir is None:
         return
     if result.interrupted:
@@ -132,6 +137,106 @@ def interpolate(
     png, gif = run_interpolation(loaded, out_dir or loaded.path / "samples", steps=steps,
                                  rows=rows, seed=seed, spherical=slerp)
     out.print(f"wrote {png} and {gif}", highlight=False)
+
+
+@app.command("eval")
+def evaluate(
+    run: Annotated[Path, typer.Argument(help="run folder")],
+    n: Annotated[int, typer.Option(help="generated images (and real ones, where there are "
+                                   "enough)")] = 10_000,
+    checkpoint: Annotated[str, typer.Option(help="last, best or a step number")] = "last",
+    features: Annotated[str, typer.Option(help="feature space: judge (trained by genlab on "
+                                          "the run's data) or inception")] = "judge",
+    inception_weights: Annotated[Path | None, typer.Option(
+        help="torch-fidelity's weights-inception-2015-12-05-6726825d.pth")] = None,
+    seed: SeedOpt = 0,
+    no_ema: Annotated[bool, typer.Option("--no-ema", help="use the live, not averaged, "
+                                         "weights")] = False,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="folder for eval.json and "
+                                                 "report.md")] = None,
+) -> None:
+    """Evaluate a run: FID, KID, IS, precision/recall, coverage, classes; with the floor."""
+    from genlab.evaluation import evaluate_run
+
+    if n < 10:
+        raise ConfigError("--n must be at least 10")
+    results, report = evaluate_run(run, n=n, checkpoint=checkpoint, features=features,
+                                   inception_weights=inception_weights, seed=seed,
+                                   ema=not no_ema, out_dir=out_dir)
+    shown = {k: results[k] for k in ("fid", "kid", "is", "precision", "recall", "coverage",
+                                     "classes_covered", "cond_acc") if k in results}
+    out.print(" ".join(f"{k}={v:.4g}" for k, v in shown.items()), highlight=False)
+    out.print(f"wrote {report} ({results['seconds']:.1f} s)", highlight=False)
+
+
+@app.command()
+def control(
+    run: Annotated[Path, typer.Argument(help="run folder of an unconditional generator")],
+    target: Annotated[str, typer.Option(help="class index or name to steer toward")],
+    steps: Annotated[int, typer.Option(help="optimisation steps on the noise vectors")] = 100,
+    n: Annotated[int, typer.Option(help="noise vectors to steer")] = 64,
+    lr: Annotated[float, typer.Option(help="Adam learning rate on z")] = 0.05,
+    seed: SeedOpt = 0,
+    out_path: Annotated[Path | None, typer.Option("--out", help="PNG to write")] = None,
+) -> None:
+    """Steer a generator's noise toward a class with the judge's gradient (before/after grid)."""
+    from genlab.evaluation import control_run
+
+    result, path = control_run(run, target, steps=steps, n=n, lr=lr, seed=seed, out=out_path)
+    out.print(f"judge's mean probability of the target: {result.prob_before:.3f} before, "
+              f"{result.prob_after:.3f} after; wrote {path}", highlight=False)
+
+
+judge_app = typer.Typer(no_args_is_help=True, help="Judges: classifiers genlab trains on real "
+                        "data to measure generated images in their feature space.")
+app.add_typer(judge_app, name="judge")
+
+
+@judge_app.command("train")
+def judge_train(
+    data: Annotated[str, typer.Option(help="dataset name (see genlab datasets)")] = "shapes",
+    set_: SetOpt = None,
+    epochs: Annotated[int | None, typer.Option(help="epochs (default: per dataset)")] = None,
+    seed: SeedOpt = 0,
+) -> None:
+    """Train (or retrain) the judge of a dataset and report its test accuracy."""
+    from genlab.config import load_config
+    from genlab.metrics.judge import train_judge
+
+    cfg = load_config(None, [f"data.name={data}", *(set_ or [])])
+    judge = train_judge(cfg.data, seed=seed, epochs=epochs)
+    out.print(f"judge for {data} at {judge.image_size}px: test accuracy "
+              f"{judge.test_accuracy:.4f}; saved in {judge.path}", highlight=False)
+
+
+bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks that write results pages.")
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("gan")
+def bench_gan_cmd(
+    data: Annotated[str, typer.Option(help="labelled dataset")] = "fashion-mnist",
+    minutes: Annotated[float, typer.Option(help="training minutes per method and seed")] = 10.0,
+    seeds: Annotated[int, typer.Option(help="seeds per method")] = 3,
+    n: Annotated[int, typer.Option(help="generated images per final evaluation")] = 10_000,
+    methods: Annotated[str, typer.Option(help="comma-separated subset")] =
+    "gan,dcgan,wgan,wgan-gp,cdcgan",
+    runs: Annotated[Path, typer.Option(help="where runs and raw results go")] = Path("runs"),
+    out_dir: Annotated[Path, typer.Option("--out", help="folder of the results page")] =
+    Path("docs/results"),
+) -> None:
+    """Train the GAN family for the same wall-clock budget each and write a results page."""
+    from genlab.bench import GAN_METHODS, bench_gan
+
+    chosen = tuple(m.strip() for m in methods.split(",") if m.strip())
+    unknown = [m for m in chosen if m not in GAN_METHODS]
+    if unknown or not chosen:
+        raise ConfigError(f"unknown methods {unknown}: choose from {', '.join(GAN_METHODS)}")
+    if minutes <= 0 or seeds < 1 or n < 10:
+        raise ConfigError("--minutes must be > 0, --seeds >= 1 and --n >= 10")
+    page = bench_gan(data=data, minutes=minutes, seeds=seeds, n=n, methods=chosen, runs=runs,
+                     out=out_dir)
+    out.print(f"wrote {page}", highlight=False)
 
 
 @app.command()

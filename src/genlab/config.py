@@ -11,6 +11,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from genlab.data import ImageData, load_dataset
 from genlab.data.shapes import ShapesOptions
 from genlab.errors import ConfigError
 
@@ -28,6 +29,11 @@ class DataConfig(Section):
     download: bool = Field(False, description="let torchvision download the data (needs internet)")
     shapes: ShapesOptions = Field(default_factory=ShapesOptions,
                                   description="options of the procedural shapes dataset")
+
+    def load(self, split: str = "train", seed: int = 0) -> ImageData:
+        """Load one split of this dataset into memory."""
+        return load_dataset(self.name, split=split, image_size=self.image_size, root=self.root,
+                            download=self.download, shapes=self.shapes, seed=seed)
 
 
 class GANConfig(Section):
@@ -66,6 +72,8 @@ class EMAConfig(Section):
 
 class TrainConfig(Section):
     steps: int = Field(2000, ge=1, description="generator updates to train for")
+    max_minutes: float | None = Field(None, gt=0, description="stop after this much training "
+                                      "time (steps only, not evaluation), whatever train.steps")
     batch_size: int = Field(64, ge=1, description="images per update and per process")
     precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
         "auto", description="auto: bf16 where the hardware is fast at it, else fp32")
@@ -79,7 +87,10 @@ class TrainConfig(Section):
     sample_n: int = Field(64, ge=1, description="images in each sample grid")
     ckpt_every: int = Field(500, ge=0, description="steps between checkpoints (0: only at the end)")
     keep_last: int = Field(3, ge=1, description="checkpoints to keep")
-    eval_every: int = Field(0, ge=0, description="steps between evaluations (0: never)")
+    eval_every: int = Field(0, ge=0, description="steps between evaluations (0: never); the "
+                            "best checkpoint by FID is kept in checkpoints/best")
+    eval_n: int = Field(2000, ge=10, description="generated images per evaluation during "
+                        "training")
     tensorboard: bool = Field(True, description="write TensorBoard logs to RUN/tb")
     wandb: bool = Field(False, description="also log to Weights & Biases (pip install "
                         "genlab[wandb])")

@@ -32,10 +32,14 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
+BEST = "best"
+
+
 def save_checkpoint(ckpt_root: Path, step: int, tensors: dict[str, Tensor],
-                    state: dict[str, Any], keep_last: int) -> Path:
+                    state: dict[str, Any], keep_last: int, name: str | None = None) -> Path:
+    """Write `step-NNNNNNN` (keeping the newest `keep_last`), or a named one such as `best`."""
     ckpt_root.mkdir(parents=True, exist_ok=True)
-    final = ckpt_root / f"step-{step:07d}"
+    final = ckpt_root / (name or f"step-{step:07d}")
     tmp = ckpt_root / f".tmp-{final.name}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
@@ -43,7 +47,7 @@ def save_checkpoint(ckpt_root: Path, step: int, tensors: dict[str, Tensor],
     torch.save(state, tmp / STATE)
     for f in (tmp / WEIGHTS, tmp / STATE, tmp):
         _fsync(f)
-    if final.exists():  # same step saved again (e.g. Ctrl-C right after a scheduled save)
+    if final.exists():  # same step saved again, or a new best replacing the old one
         _discard(final)
     os.rename(tmp, final)
     _fsync(ckpt_root)
@@ -75,7 +79,13 @@ def checkpoint_step(path: Path) -> int:
 
 
 def find_checkpoint(run_dir: Path, which: str = "last") -> Path:
-    """`last`, a step number, or a path to a checkpoint folder."""
+    """`last`, `best`, a step number, or a path to a checkpoint folder."""
+    if which == BEST:
+        path = run_dir / "checkpoints" / BEST
+        if not path.is_dir():
+            raise CheckpointError(f"{run_dir} has no best checkpoint: train with "
+                                  "train.eval_every > 0, or use --checkpoint last")
+        return path
     ckpts = list_checkpoints(run_dir / "checkpoints")
     if not ckpts:
         raise CheckpointError(f"no checkpoint in {run_dir}: train it first (or pick another run)")
@@ -90,7 +100,8 @@ def find_checkpoint(run_dir: Path, which: str = "last") -> Path:
     path = Path(which)
     if path.is_dir():
         return path
-    raise CheckpointError(f"unknown checkpoint {which!r}: use last, a step number or a folder")
+    raise CheckpointError(f"unknown checkpoint {which!r}: use last, best, a step number or a "
+                          "folder")
 
 
 def load_checkpoint(path: Path) -> tuple[dict[str, Tensor], dict[str, Any]]:

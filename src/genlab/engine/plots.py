@@ -10,7 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-SKIP = {"step", "time", "images_per_s", "lr"}
+SKIP = {"step", "time", "images_per_s", "lr", "train_seconds"}
 
 
 def plot_losses(records: list[dict[str, Any]], path: Path, title: str = "") -> Path | None:

@@ -19,9 +19,8 @@ import torch
 from torch import Tensor
 
 from genlab.config import RunConfig
-from genlab.data import load_dataset
 from genlab.engine.batches import DeviceBatcher
-from genlab.engine.checkpoint import find_checkpoint, load_checkpoint, save_checkpoint
+from genlab.engine.checkpoint import BEST, find_checkpoint, load_checkpoint, save_checkpoint
 from genlab.engine.ema import EMA
 from genlab.engine.hardware import (
     Hardware,
@@ -97,9 +96,7 @@ class Trainer:
         device = resolve_device(cfg.train.device)
         self.precision = resolve_precision(cfg.train.precision, device)
         self.hw = Hardware(device)
-        data = load_dataset(cfg.data.name, split="train", image_size=cfg.data.image_size,
-                            root=cfg.data.root, download=cfg.data.download,
-                            shapes=cfg.data.shapes, seed=cfg.seed)
+        data = cfg.data.load("train", seed=cfg.seed)
         self.info = DataInfo(channels=data.channels, image_size=data.image_size,
                              num_classes=data.num_classes if data.labels is not None else 0,
                              class_names=list(data.class_names))
@@ -122,6 +119,8 @@ class Trainer:
         self.step = 0
         self.run_dir: Path | None = None
         self.tracker: Tracker | None = None
+        self.best: dict[str, float] = {}  # {"fid": ..., "step": ...} of the best evaluation
+        self.train_seconds = 0.0  # time spent in training steps (the max_minutes budget)
         if resume is not None:
             self._restore(resume)
         if self.hw.is_main:
@@ -151,13 +150,15 @@ class Trainer:
                 "optimizers": {k: o.state_dict() for k, o in self.method.optimizers.items()},
                 "scaler": self.scaler.state_dict() if self.scaler is not None else None,
                 "method": self.method.extra_state(),
-                "precision": self.precision}
+                "precision": self.precision,
+                "best": self.best,
+                "train_seconds": self.train_seconds}
 
-    def save(self) -> Path | None:
+    def save(self, name: str | None = None) -> Path | None:
         if not self.hw.is_main or self.run_dir is None:
             return None
         return save_checkpoint(self.run_dir / "checkpoints", self.step, self._tensors(),
-                               self._state(), self.cfg.train.keep_last)
+                               self._state(), self.cfg.train.keep_last, name=name)
 
     def _restore(self, run_dir: Path) -> None:
         path = find_checkpoint(run_dir, "last")
@@ -173,6 +174,8 @@ class Trainer:
                                   f"({err}): resume with the run's own config") from None
         self.method.load_extra_state(state.get("method", {}))
         self.step = int(state["step"])
+        self.best = state.get("best") or {}
+        self.train_seconds = float(state.get("train_seconds", 0.0))
         self.run_dir = run_dir
 
     # ----- the loop ----------------------------------------------------------------------
@@ -213,6 +216,22 @@ class Trainer:
             if len(set(digests)) != 1:
                 console.print("[red]warning: processes ended with different weights[/]")
 
+    def evaluate(self) -> dict[str, float] | None:
+        """Run the evaluator (rank 0) on the EMA nets; keep checkpoints/best by lowest FID."""
+        if not self.hw.is_main or self.evaluator is None:
+            return None
+        with sampling(self.method, self.ema) as m:
+            results = {f"eval/{k}": v for k, v in self.evaluator(m, self.step).items()}
+        if not results:  # the evaluator chose to skip this time
+            return None
+        if self.tracker is not None:
+            self.tracker.log(self.step, {**results, "train_seconds": self.train_seconds})
+        score = results.get("eval/fid")
+        if score is not None and score < self.best.get("fid", float("inf")):
+            self.best = {"fid": score, "step": self.step}
+            self.save(name=BEST)
+        return results
+
     def _due(self, every: int) -> bool:
         return every > 0 and self.step % every == 0
 
@@ -242,12 +261,18 @@ class Trainer:
         images_per_step = t.batch_size * self.method.batches_per_step * self.hw.world
         last_time, last_step = time.perf_counter(), self.step
         saved_at = -1
+        budget = t.max_minutes * 60 if t.max_minutes else float("inf")
+        out_of_time = False
         try:
-            while self.step < t.steps:
+            while self.step < t.steps and not out_of_time:
+                started = time.perf_counter()
                 logs = self.train_step()
-                if self._due(t.log_every) or self.step == t.steps:
+                self.train_seconds += time.perf_counter() - started
+                out_of_time = self.hw.any_rank(self.train_seconds >= budget)
+                if self._due(t.log_every) or self.step == t.steps or out_of_time:
                     now = time.perf_counter()
                     scalars = {k: float(v) for k, v in logs.items()}
+                    scalars["train_seconds"] = self.train_seconds
                     scalars["images_per_s"] = images_per_step * (self.step - last_step) / max(
                         now - last_time, 1e-9)
                     last_time, last_step = now, self.step
@@ -256,11 +281,8 @@ class Trainer:
                     progress.update(self.step, scalars)
                 else:
                     progress.update(self.step)
-                if self.evaluator is not None and self._due(t.eval_every) and self.hw.is_main:
-                    with sampling(self.method, self.ema) as m:
-                        results = self.evaluator(m, self.step)
-                    if self.tracker is not None:
-                        self.tracker.log(self.step, results)
+                if self.evaluator is not None and self._due(t.eval_every):
+                    self.evaluate()
                 if self._due(t.sample_every):
                     self.write_samples(f"step-{self.step:07d}")
                 if self._due(t.ckpt_every):
@@ -272,12 +294,15 @@ class Trainer:
             progress.close()
             for s, handler in old.items():
                 signal.signal(s, handler)
-        interrupted = self.step < t.steps
+        interrupted = self.step < t.steps and not out_of_time
         if saved_at != self.step:
             self.save()
         if self.hw.is_main and self.run_dir is not None:
             if not interrupted:
                 self.write_samples("final")
+                if out_of_time:
+                    console.print(f"time budget of {t.max_minutes} min reached at step "
+                                  f"{self.step}", highlight=False)
             self.tracker.close()  # type: ignore[union-attr]
             plot_losses(read_metrics(self.run_dir / METRICS), self.run_dir / "loss_curve.png",
                         title=self.run_dir.name)

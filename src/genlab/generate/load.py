@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from genlab.config import RunConfig
-from genlab.engine.checkpoint import checkpoint_step, find_checkpoint, load_checkpoint
+from genlab.engine.checkpoint import find_checkpoint, load_checkpoint
 from genlab.engine.run_dir import read_run
 from genlab.errors import CheckpointError, ConfigError
 from genlab.methods import DataInfo, Method, build_method
@@ -66,7 +66,7 @@ def load_run(path: str | Path, checkpoint: str = "last", *, ema: bool = True,
     """Build a run's method from its folder and load a checkpoint (EMA weights by default)."""
     run_dir, cfg, info, _ = read_run(path)
     ckpt = find_checkpoint(run_dir, checkpoint)
-    tensors, _ = load_checkpoint(ckpt)
+    tensors, state = load_checkpoint(ckpt)
     torch.manual_seed(0)
     method = build_method(cfg.method, info)
     weights = {k[5:]: v for k, v in tensors.items() if k.startswith("nets.")}
@@ -79,4 +79,4 @@ def load_run(path: str | Path, checkpoint: str = "last", *, ema: bool = True,
                               f"{str(err).splitlines()[0][:200]}") from None
     method.to(device)
     method.nets.eval().requires_grad_(False)
-    return LoadedRun(run_dir, cfg, info, method, checkpoint_step(ckpt))
+    return LoadedRun(run_dir, cfg, info, method, int(state["step"]))

@@ -9,7 +9,8 @@ from torch import Tensor
 
 from genlab.errors import ConfigError
 from genlab.generate.load import LoadedRun
-from genlab.images import class_rows, save_grid
+from genlab.images import class_rows, save_grid, to_uint8
+from genlab.methods import Method
 
 
 def truncate(z: Tensor, psi: float) -> Tensor:
@@ -32,3 +33,23 @@ def sample_grid(run: LoadedRun, path: str | Path, *, n: int = 64, seed: int = 0,
     images = run.sample(len(labels) if labels is not None else n, seed=seed, labels=labels,
                         truncation=truncation)
     return save_grid(images, path, nrow=nrow or 8)
+
+
+@torch.no_grad()
+def generate_images(method: Method, n: int, *, seed: int = 0, labels: Tensor | None = None,
+                    truncation: float = 1.0, batch_size: int = 500) -> tuple[Tensor, Tensor | None]:
+    """n uint8 images from a method (already in sampling mode), in batches.
+
+    A conditional model without explicit labels gets every class equally often; the labels
+    used are returned so metrics can check them.
+    """
+    if method.num_classes and labels is None:
+        labels = torch.arange(n) % method.num_classes
+    gen = torch.Generator(device=method.device).manual_seed(seed)
+    out = []
+    for start in range(0, n, batch_size):
+        m = min(batch_size, n - start)
+        z = truncate(method.sample_latents(m, gen), truncation)
+        y = labels[start:start + m].to(method.device) if labels is not None else None
+        out.append(to_uint8(method.decode(z, y)))
+    return torch.cat(out), labels

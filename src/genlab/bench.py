@@ -1,0 +1,137 @@
+"""`genlab bench gan`: the GAN family under one wall-clock budget, judged by one protocol.
+
+Each (method, seed) trains for the same number of minutes of training-step time, is evaluated
+on n samples of its EMA generator against the real test split, and its numbers are kept in
+`<runs>/bench-gan-<data>/results/<method>-s<seed>.json`, so an interrupted benchmark resumes
+where it stopped and the page is always written from every finished run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from genlab.config import load_config
+from genlab.engine.progress import console
+from genlab.engine.tracking import METRICS, read_metrics
+from genlab.engine.trainer import Trainer, sampling
+from genlab.generate.sample import generate_images
+from genlab.images import class_rows, save_grid
+from genlab.metrics.evaluate import Evaluator, headline
+from genlab.metrics.report import plot_class_histogram
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+GAN_METHODS = ("gan", "dcgan", "wgan", "wgan-gp", "cdcgan")
+TABLE = [("fid", "FID"), ("kid", "KID"), ("is", "IS"), ("precision", "precision"),
+         ("recall", "recall"), ("coverage", "coverage"), ("classes_covered", "classes covered"),
+         ("class_kl", "class KL"), ("images_per_s", "images/s")]
+PSIS = (0.25, 0.5, 0.75, 1.0)
+
+
+def _config_path(method: str) -> Path:
+    path = CONFIGS / f"{method}.yaml"
+    if not path.is_file():  # installed without the repository: fall back to the working dir
+        path = Path("configs") / f"{method}.yaml"
+    return path
+
+
+def _write_json(path: Path, payload: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(payload, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+class _Curve:
+    """Evaluates every `every_s` seconds of training time (the trainer asks every 20 steps)."""
+
+    def __init__(self, evaluator: Evaluator, every_s: float) -> None:
+        self.ev, self.every_s, self.next_s = evaluator, every_s, every_s
+        self.trainer: Trainer | None = None
+
+    def __call__(self, method: Any, step: int) -> dict[str, float]:
+        assert self.trainer is not None
+        if self.trainer.train_seconds < self.next_s:
+            return {}
+        self.next_s += self.every_s
+        images, labels = generate_images(method, self.ev.n, seed=1)
+        return headline(self.ev.evaluate(images, labels))
+
+
+def run_one(method: str, seed: int, *, data: str, minutes: float, final: Evaluator,
+            curve: Evaluator, runs: Path, progress: bool) -> dict[str, Any]:
+    cfg = load_config(_config_path(method), [
+        f"data.name={data}", f"seed={seed}", "train.steps=100000000",
+        f"train.max_minutes={minutes}", "train.eval_every=20", f"train.eval_n={curve.n}",
+        "train.sample_every=0", "train.ckpt_every=0", "train.keep_last=1",
+        f"train.out_dir={runs}", f"name={method}-s{seed}"])
+    trainer = Trainer(cfg, show_progress=progress)
+    hook = _Curve(curve, every_s=minutes * 60 / 8)
+    hook.trainer = trainer
+    trainer.evaluator = hook
+    trainer.run()
+    with sampling(trainer.method, trainer.ema) as m:
+        images, labels = generate_images(m, final.n, seed=0)
+    results = final.evaluate(images, labels)
+    per_step = cfg.train.batch_size * trainer.method.batches_per_step
+    results["images_per_s"] = trainer.step * per_step / max(trainer.train_seconds, 1e-9)
+    results["steps"] = trainer.step
+    results["train_seconds"] = trainer.train_seconds
+    results["curve"] = [(r["train_seconds"], r["eval/fid"]) for r in
+                        read_metrics(trainer.run_dir / METRICS) if "eval/fid" in r]  # type: ignore[operator]
+    grid_labels, nrow = class_rows(64, trainer.method.num_classes)
+    with sampling(trainer.method, trainer.ema) as m:
+        grid = generate_images(m, len(grid_labels) if grid_labels is not None else 64, seed=2,
+                               labels=grid_labels)[0]
+    results["grid"] = str(save_grid(grid, trainer.run_dir / "bench-grid.png",  # type: ignore[operator]
+                                    nrow=nrow))
+    if method == "dcgan":
+        results["truncation"] = {}
+        for psi in PSIS:
+            with sampling(trainer.method, trainer.ema) as m:
+                imgs, labs = generate_images(m, final.n, seed=0, truncation=psi)
+            r = final.evaluate(imgs, labs)
+            results["truncation"][str(psi)] = {k: r[k] for k in ("fid", "precision", "recall")}
+    return results
+
+
+def bench_gan(*, data: str = "fashion-mnist", minutes: float = 10.0, seeds: int = 3,
+              n: int = 10_000, methods: tuple[str, ...] = GAN_METHODS,
+              runs: Path = Path("runs"), out: Path = Path("docs/results"),
+              progress: bool = True) -> Path:
+    from genlab.config import DataConfig
+
+    root = runs / f"bench-gan-{data}"
+    final = Evaluator(DataConfig(name=data), n=n, progress=progress)
+    curve = Evaluator(DataConfig(name=data), n=min(n, 2000), progress=progress)
+    for seed in range(seeds):
+        for method in methods:
+            path = root / "results" / f"{method}-s{seed}.json"
+            if path.exists():
+                console.print(f"{method} seed {seed}: done earlier ({path})", highlight=False)
+                continue
+            console.print(f"[bold]{method}[/] seed {seed}: {minutes} min", highlight=False)
+            result = run_one(method, seed, data=data, minutes=minutes, final=final,
+                             curve=curve, runs=root / "runs", progress=progress)
+            _write_json(path, result)
+    protocol = {"data": data, "n": n, "n_real": final.n_real, "minutes": minutes,
+                **final.protocol(), "floor": headline(final.floor()),
+                "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, "
+                           f"torch {torch.__version__}"}
+    _write_json(root / "protocol.json", protocol)
+    from genlab.bench_page import write_gan_page
+
+    return write_gan_page(root, out, data=data, methods=methods, protocol=protocol,
+                          class_names=final.class_names, plot_hist=plot_class_histogram)
+
+
+def mean_std(values: list[float]) -> tuple[float, float]:
+    if len(values) == 1:
+        return values[0], 0.0
+    return statistics.fmean(values), statistics.stdev(values)

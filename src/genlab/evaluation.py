@@ -1,0 +1,85 @@
+"""Evaluation workflows that join generation and metrics: `genlab eval`, `genlab control` and
+the evaluator the trainer calls every `train.eval_every` steps."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from genlab.config import RunConfig
+from genlab.errors import ConfigError
+from genlab.generate.control import Steered, steer
+from genlab.generate.load import load_run
+from genlab.generate.sample import generate_images
+from genlab.images import save_grid
+from genlab.methods import Method
+from genlab.metrics.evaluate import Evaluator, headline
+from genlab.metrics.report import write_report
+
+
+def evaluate_run(run: str | Path, *, n: int = 10_000, checkpoint: str = "last",
+                 features: str = "judge", inception_weights: str | Path | None = None,
+                 seed: int = 0, ema: bool = True, truncation: float = 1.0,
+                 out_dir: Path | None = None,
+                 evaluator: Evaluator | None = None) -> tuple[dict[str, Any], Path]:
+    """Generate n images from a run's checkpoint, measure them, write eval.json + report.md."""
+    t0 = time.perf_counter()
+    loaded = load_run(run, checkpoint, ema=ema)
+    ev = evaluator or Evaluator(loaded.cfg.data, n=n, seed=seed, features=features,
+                                inception_weights=inception_weights)
+    images, labels = generate_images(loaded.method, n, seed=seed, truncation=truncation)
+    results = ev.evaluate(images, labels)
+    floor = ev.floor()
+    results["seconds"] = time.perf_counter() - t0
+    suffix = "" if features == "judge" else f"-{features}"
+    out = out_dir or loaded.path / "eval" / f"step-{loaded.step:07d}{suffix}"
+    save_grid(images[:64], out / "samples.png", nrow=8)
+    protocol = {"n_generated": n, **ev.protocol(), "checkpoint": checkpoint,
+                "step": loaded.step, "weights": "EMA" if ema else "live",
+                "truncation": truncation, "seed": seed}
+    _, report = write_report(out, title=f"Evaluation of {loaded.path.name}", results=results,
+                             floor=floor, protocol=protocol, class_names=ev.class_names,
+                             samples_png="samples.png")
+    return results, report
+
+
+def training_evaluator(cfg: RunConfig, seed: int = 0) -> Any:
+    """The callable the trainer runs every train.eval_every steps: judge FID & co."""
+    ev = Evaluator(cfg.data, n=cfg.train.eval_n, seed=seed, progress=False)
+    n = cfg.train.eval_n
+
+    def run(method: Method, step: int) -> dict[str, float]:
+        images, labels = generate_images(method, n, seed=seed)
+        return headline(ev.evaluate(images, labels))
+
+    return run
+
+
+def control_run(run: str | Path, target: str, *, steps: int = 100, n: int = 64,
+                lr: float = 0.05, seed: int = 0, out: Path | None = None) -> tuple[Steered, Path]:
+    from genlab.metrics.judge import load_judge
+
+    loaded = load_run(run)
+    if loaded.conditional:
+        raise ConfigError(f"{loaded.path} is a conditional model: ask for a class with "
+                          "`genlab sample --label` instead of steering its noise")
+    judge = load_judge(loaded.cfg.data)
+    names = judge.class_names
+    if target.isdigit() and int(target) < len(names):
+        index = int(target)
+    elif target in names:
+        index = names.index(target)
+    else:
+        raise ConfigError(f"unknown target {target!r}: use 0..{len(names) - 1} or one of "
+                          f"{', '.join(names)}")
+    net = judge.net.to(loaded.device).eval().requires_grad_(False)
+    result = steer(loaded.method, lambda x: net(x)[0], index, n=n, steps=steps, lr=lr,
+                   seed=seed)
+    import torch
+
+    path = out or loaded.path / "samples" / f"control-{index}.png"
+    rows = 8
+    grid = torch.cat([result.before[:rows * 4], result.after[:rows * 4]])
+    save_grid(grid, path, nrow=rows)
+    return result, path
