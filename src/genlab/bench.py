@@ -65,12 +65,13 @@ class _Curve:
 
 
 def run_one(method: str, seed: int, *, data: str, minutes: float, final: Evaluator,
-            curve: Evaluator, runs: Path, progress: bool) -> dict[str, Any]:
+            curve: Evaluator, runs: Path, progress: bool,
+            overrides: list[str] | None = None) -> dict[str, Any]:
     cfg = load_config(_config_path(method), [
         f"data.name={data}", f"seed={seed}", "train.steps=100000000",
         f"train.max_minutes={minutes}", "train.eval_every=20", f"train.eval_n={curve.n}",
         "train.sample_every=0", "train.ckpt_every=0", "train.keep_last=1",
-        f"train.out_dir={runs}", f"name={method}-s{seed}"])
+        f"train.out_dir={runs}", f"name={method}-s{seed}", *(overrides or [])])
     trainer = Trainer(cfg, show_progress=progress)
     hook = _Curve(curve, every_s=minutes * 60 / 8)
     hook.trainer = trainer
@@ -104,12 +105,14 @@ def run_one(method: str, seed: int, *, data: str, minutes: float, final: Evaluat
 def bench_gan(*, data: str = "fashion-mnist", minutes: float = 10.0, seeds: int = 3,
               n: int = 10_000, methods: tuple[str, ...] = GAN_METHODS,
               runs: Path = Path("runs"), out: Path = Path("docs/results"),
-              progress: bool = True) -> Path:
-    from genlab.config import DataConfig
-
+              progress: bool = True, overrides: list[str] | None = None) -> Path:
+    """Run what is not done yet and write the page. `overrides` (`--set` items) apply to every
+    run's config; the evaluators use the resulting data section."""
+    overrides = list(overrides or [])
+    data_cfg = load_config(None, [f"data.name={data}", *overrides]).data
     root = runs / f"bench-gan-{data}"
-    final = Evaluator(DataConfig(name=data), n=n, progress=progress)
-    curve = Evaluator(DataConfig(name=data), n=min(n, 2000), progress=progress)
+    final = Evaluator(data_cfg, n=n, progress=progress)
+    curve = Evaluator(data_cfg, n=min(n, 2000), progress=progress)
     for seed in range(seeds):
         for method in methods:
             path = root / "results" / f"{method}-s{seed}.json"
@@ -118,9 +121,11 @@ def bench_gan(*, data: str = "fashion-mnist", minutes: float = 10.0, seeds: int 
                 continue
             console.print(f"[bold]{method}[/] seed {seed}: {minutes} min", highlight=False)
             result = run_one(method, seed, data=data, minutes=minutes, final=final,
-                             curve=curve, runs=root / "runs", progress=progress)
+                             curve=curve, runs=root / "runs", progress=progress,
+                             overrides=overrides)
             _write_json(path, result)
-    protocol = {"data": data, "n": n, "n_real": final.n_real, "minutes": minutes,
+    protocol = {"data": data, **({"overrides": " ".join(overrides)} if overrides else {}),
+                "n": n, "n_real": final.n_real, "minutes": minutes,
                 **final.protocol(), "floor": headline(final.floor()),
                 "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, "
                            f"torch {torch.__version__}"}

@@ -224,6 +224,7 @@ def bench_gan_cmd(
     runs: Annotated[Path, typer.Option(help="where runs and raw results go")] = Path("runs"),
     out_dir: Annotated[Path, typer.Option("--out", help="folder of the results page")] =
     Path("docs/results"),
+    set_: SetOpt = None,
 ) -> None:
     """Train the GAN family for the same wall-clock budget each and write a results page."""
     from genlab.bench import GAN_METHODS, bench_gan
@@ -235,7 +236,7 @@ def bench_gan_cmd(
     if minutes <= 0 or seeds < 1 or n < 10:
         raise ConfigError("--minutes must be > 0, --seeds >= 1 and --n >= 10")
     page = bench_gan(data=data, minutes=minutes, seeds=seeds, n=n, methods=chosen, runs=runs,
-                     out=out_dir)
+                     out=out_dir, overrides=list(set_ or []))
     out.print(f"wrote {page}", highlight=False)
 
 
