@@ -83,7 +83,8 @@ class Evaluator:
         if self.data_cfg.name == "shapes":
             from genlab.metrics.shapes_reader import read_shapes, reader_labels
 
-            classes = reader_labels(read_shapes(images), self.data_cfg.shapes.label)
+            attrs = read_shapes(images, background=self.data_cfg.shapes.background)
+            classes = reader_labels(attrs, self.data_cfg.shapes.label)
         elif judge_logits is not None and self.num_classes:
             classes = judge_logits.argmax(1)
         return FeatureSet(feats.float(), logits, classes)  # type: ignore[union-attr]

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from genlab.data.shapes import COLOURS, POSITION_CENTRES, SHAPES, SIZE_RADII, SIZES
+from genlab.data.shapes import COLOURS, POSITION_CENTRES, SIZE_RADII
 
 ATTRIBUTES: tuple[str, ...] = ("shape", "colour", "size", "position")
 LABEL_MODES: tuple[str, ...] = ("shape", "colour", "shape_colour")
@@ -29,10 +29,10 @@ _MAX_RESIDUAL = 0.35
 _MIN_AREA_SHARE = 0.3
 # Area / radius^2 of each shape (radius = half-extent in SIZE_RADII): circle, square, triangle.
 _AREA_FACTOR = (math.pi, 4.0, math.sqrt(3.0))
-# Fill ratio of the bounding box: circle pi/4, square 1, triangle 1/2; split between them.
-_FILL_SQUARE = (math.pi / 4 + 1.0) / 2
-# Centroid below the box centre, as a share of the box height: triangle 1/6, others 0.
-_TRIANGLE_DROP = 1 / 12
+# Thresholds on the 3rd and 4th harmonics (see _measure). Ideal shapes give 3rd: triangle 0.8,
+# others 0; 4th: square 0.6, circle 0; pixelation at 16 px lifts a circle's 4th to ~0.28.
+_TRIANGLE_THIRD = 0.4
+_SQUARE_FOURTH = 0.38
 
 
 def read_shapes(images: Tensor, background: tuple[int, int, int] = (0, 0, 0)) -> dict[str, Tensor]:
@@ -71,12 +71,12 @@ def _to_255(images: Tensor) -> Tensor:
 
 def _read_chunk(x: Tensor, background: tuple[int, int, int]) -> dict[str, Tensor]:
     n, _, h, w = x.shape
-    bg = torch.tensor(background, dtype=torch.float32).view(1, 3, 1, 1)
+    bg = torch.tensor(background, dtype=torch.float32)
     # Per pixel and palette colour: the blend weight alpha and what the blend leaves unexplained.
-    direction = torch.tensor(list(COLOURS.values()), dtype=torch.float32) - bg.view(1, 3)  # [K, 3]
+    direction = torch.tensor(list(COLOURS.values()), dtype=torch.float32) - bg  # [K, 3]
     norm2 = (direction * direction).sum(1).clamp(min=1.0)  # [K]; 0 if a colour is the background
     # Channels last ([n, h, w, K]) so the reductions over colours run along contiguous memory.
-    diff = (x - bg).permute(0, 2, 3, 1)  # [n, h, w, 3]
+    diff = x.permute(0, 2, 3, 1) - bg  # [n, h, w, 3]
     dot = diff @ direction.T  # [n, h, w, K]
     alpha = (dot / norm2).clamp_(0.0, 1.0)
     # |diff - alpha * direction|^2 as a share of |direction|^2, expanded to avoid a 5-D tensor.
@@ -89,22 +89,28 @@ def _read_chunk(x: Tensor, background: tuple[int, int, int]) -> dict[str, Tensor
     k = len(COLOURS)
     index = (torch.arange(n).view(-1, 1, 1) * k + best)[foreground]
     colour = torch.bincount(index, minlength=n * k).view(n, k).argmax(1)
-    mask = _largest_blob(foreground & (best == colour.view(-1, 1, 1)))
-    return _measure(mask, colour, h, w)
+    blob = _largest_blob(foreground & (best == colour.view(-1, 1, 1)))
+    # Soft weights: that colour's coverage over the blob and a 1-pixel rim, so anti-aliased
+    # edges count by how much they are covered (sub-pixel accurate moments).
+    rim = F.max_pool2d(blob.unsqueeze(1).float(), 3, stride=1, padding=1).squeeze(1) > 0
+    colour_alpha = alpha.gather(-1, colour.view(-1, 1, 1, 1).expand(n, h, w, 1)).squeeze(-1)
+    return _measure(colour_alpha * rim, blob, colour)
 
 
 def _largest_blob(mask: Tensor) -> Tensor:
     """Keep each image's largest 8-connected blob: pixel ids spread as a running 3x3 maximum."""
     n, h, w = mask.shape
-    # int32 ids: integer maxima are cheaper than float max-pooling and exact.
-    labels = torch.arange(1, h * w + 1, dtype=torch.int32).view(1, h, w) * mask
+    # Integer ids (int16 when they fit): integer maxima are exact and cheaper than max-pooling.
+    dtype = torch.int16 if h * w < 2**15 else torch.int32
+    labels = torch.arange(1, h * w + 1, dtype=dtype).view(1, h, w) * mask
     for _ in range(h * w):  # a path is at most h*w pixels long; in practice ~ the blob diameter
         spread = _max3x3(labels) * mask
         if torch.equal(spread, labels):
             break
         labels = spread
     flat = labels.view(n, -1).long()
-    sizes = torch.zeros(n, h * w + 1, dtype=torch.int64).scatter_add_(1, flat, torch.ones_like(flat))
+    sizes = torch.zeros(n, h * w + 1, dtype=torch.int64)
+    sizes.scatter_add_(1, flat, torch.ones_like(flat))
     sizes[:, 0] = 0  # label 0 is the background
     return (flat == sizes.argmax(1, keepdim=True)).view(n, h, w) & mask
 
@@ -120,34 +126,35 @@ def _max3x3(x: Tensor) -> Tensor:
     return out
 
 
-def _measure(mask: Tensor, colour: Tensor, h: int, w: int) -> dict[str, Tensor]:
+def _measure(weight: Tensor, blob: Tensor, colour: Tensor) -> dict[str, Tensor]:
+    """Attributes from the blob's soft coverage weight [n, h, w]."""
+    n, h, w = weight.shape
     side = float(min(h, w))
-    area = mask.sum((1, 2)).float()
-    found = area >= _MIN_AREA_SHARE * _AREA_FACTOR[2] * (SIZE_RADII[0] * side) ** 2
-    rows, cols = mask.any(2), mask.any(1)  # [n, h], [n, w]
+    found = blob.sum((1, 2)) >= _MIN_AREA_SHARE * _AREA_FACTOR[2] * (SIZE_RADII[0] * side) ** 2
+    area = weight.sum((1, 2)).clamp(min=1e-6)
     ys = torch.arange(h, dtype=torch.float32) + 0.5
     xs = torch.arange(w, dtype=torch.float32) + 0.5
-    top, bottom = _extent(rows, ys)
-    left, right = _extent(cols, xs)
-    box_h, box_w = (bottom - top).clamp(min=1.0), (right - left).clamp(min=1.0)
-    weight = mask.float()
-    cy = (weight.sum(2) * ys).sum(1) / area.clamp(min=1.0)
-    cx = (weight.sum(1) * xs).sum(1) / area.clamp(min=1.0)
+    cy = (weight.sum(2) * ys).sum(1) / area
+    cx = (weight.sum(1) * xs).sum(1) / area
 
-    # Shape: a triangle's centroid sits low in its box; otherwise the box fill tells circle
-    # (pi/4) from square (1).
-    drop = (cy - (top + bottom) / 2) / box_h
-    fill = area / (box_h * box_w)
-    shape = torch.where(fill > _FILL_SQUARE, 1, 0)
-    shape = torch.where(drop > _TRIANGLE_DROP, 2, shape)
+    # Shape from rotation-invariant harmonics of the mass about the centroid,
+    # |E[z^k]| / E[|z|^2]^(k/2) with z = x + iy: a triangle has a strong 3rd harmonic, a square
+    # a strong 4th, a circle neither.
+    m = _central_moments(weight, cx, cy, area)
+    third = torch.hypot(m[3][0] - 3 * m[1][2], 3 * m[2][1] - m[0][3])
+    fourth = torch.hypot(m[4][0] - 6 * m[2][2] + m[0][4], 4 * m[3][1] - 4 * m[1][3])
+    spread = (m[2][0] + m[0][2]).clamp(min=1e-6)
+    third, fourth = third / spread**1.5, fourth / spread**2
+    shape = torch.where(third > _TRIANGLE_THIRD, 2, torch.where(fourth > _SQUARE_FOURTH, 1, 0))
 
-    # Size: the radius implied by the area for this shape, split at the geometric mean.
-    factor = torch.tensor(_AREA_FACTOR)[shape]
-    radius = (area / factor).sqrt() / side
-    size = (radius > math.sqrt(SIZE_RADII[0] * SIZE_RADII[1])).long()
+    # Size: the half-extent implied by the area for this shape, split at the geometric mean.
+    half = (area / torch.tensor(_AREA_FACTOR)[shape]).sqrt()  # pixels
+    size = (half / side > math.sqrt(SIZE_RADII[0] * SIZE_RADII[1])).long()
 
-    # Position: the nearest cell to the box centre (the centroid is biased for triangles).
-    centre = torch.stack([(left + right) / 2 / w, (top + bottom) / 2 / h], dim=1)  # [n, 2]
+    # Position: the nearest cell to the object's box centre; a triangle's centroid sits
+    # sqrt(3)/6 of its half-side below that centre.
+    cy = cy - torch.where(shape == 2, half * math.sqrt(3.0) / 6, 0.0)
+    centre = torch.stack([cx / w, cy / h], dim=1)
     position = torch.cdist(centre, torch.tensor(POSITION_CENTRES)).argmin(1)
 
     out = {"shape": shape, "colour": colour, "size": size, "position": position}
@@ -156,10 +163,13 @@ def _measure(mask: Tensor, colour: Tensor, h: int, w: int) -> dict[str, Tensor]:
     return out
 
 
-def _extent(present: Tensor, coords: Tensor) -> tuple[Tensor, Tensor]:
-    """First and last pixel edges of the occupied rows (or columns) of each image."""
-    big = torch.tensor(float("inf"))
-    low = torch.where(present, coords, big).amin(1) - 0.5
-    high = torch.where(present, coords, -big).amax(1) + 0.5
-    empty = ~present.any(1)
-    return low.masked_fill(empty, 0.0), high.masked_fill(empty, 0.0)
+def _central_moments(weight: Tensor, cx: Tensor, cy: Tensor,
+                     area: Tensor) -> list[list[Tensor]]:
+    """m[a][b] = E[x^a y^b] about the centroid (a + b <= 4), each [n]; two small matmuls."""
+    n, h, w = weight.shape
+    x = (torch.arange(w, dtype=torch.float32) + 0.5) - cx.view(-1, 1)  # [n, w]
+    y = (torch.arange(h, dtype=torch.float32) + 0.5) - cy.view(-1, 1)  # [n, h]
+    xp = torch.stack([x.pow(a) for a in range(5)], dim=2)  # [n, w, 5]
+    yp = torch.stack([y.pow(b) for b in range(5)], dim=2)  # [n, h, 5]
+    table = yp.transpose(1, 2) @ weight @ xp / area.view(-1, 1, 1)  # [n, 5 (b), 5 (a)]
+    return [[table[:, b, a] for b in range(5)] for a in range(5)]
