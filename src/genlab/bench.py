@@ -1,9 +1,11 @@
 """`genlab bench gan`: the GAN family under one wall-clock budget, judged by one protocol.
 
 Each (method, seed) trains for the same number of minutes of training-step time, is evaluated
-on n samples of its EMA generator against the real test split, and its numbers are kept in
-`<runs>/bench-gan-<data>/results/<method>-s<seed>.json`, so an interrupted benchmark resumes
-where it stopped and the page is always written from every finished run.
+on n samples of its EMA generator against the real test split, and its numbers and sample grid
+are kept beside the page in `<out>/gan-<data>/raw/<method>-s<seed>.json` and
+`<out>/gan-<data>/samples-<method>-s<seed>.png`: small files that are committed with the page,
+so an interrupted benchmark resumes where it stopped (even on another machine) and the page is
+always written from every finished run.
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ class _Curve:
 
 
 def run_one(method: str, seed: int, *, data: str, minutes: float, final: Evaluator,
-            curve: Evaluator, runs: Path, progress: bool,
+            curve: Evaluator, runs: Path, assets: Path, progress: bool,
             overrides: list[str] | None = None) -> dict[str, Any]:
     cfg = load_config(_config_path(method), [
         f"data.name={data}", f"seed={seed}", "train.steps=100000000",
@@ -90,8 +92,7 @@ def run_one(method: str, seed: int, *, data: str, minutes: float, final: Evaluat
     with sampling(trainer.method, trainer.ema) as m:
         grid = generate_images(m, len(grid_labels) if grid_labels is not None else 64, seed=2,
                                labels=grid_labels)[0]
-    results["grid"] = str(save_grid(grid, trainer.run_dir / "bench-grid.png",  # type: ignore[operator]
-                                    nrow=nrow))
+    results["grid"] = save_grid(grid, assets / f"samples-{method}-s{seed}.png", nrow=nrow).name
     if method == "dcgan":
         results["truncation"] = {}
         for psi in PSIS:
@@ -110,18 +111,19 @@ def bench_gan(*, data: str = "fashion-mnist", minutes: float = 10.0, seeds: int 
     run's config; the evaluators use the resulting data section."""
     overrides = list(overrides or [])
     data_cfg = load_config(None, [f"data.name={data}", *overrides]).data
-    root = runs / f"bench-gan-{data}"
+    assets = out / f"gan-{data}"
     final = Evaluator(data_cfg, n=n, progress=progress)
     curve = Evaluator(data_cfg, n=min(n, 2000), progress=progress)
     for seed in range(seeds):
         for method in methods:
-            path = root / "results" / f"{method}-s{seed}.json"
+            path = assets / "raw" / f"{method}-s{seed}.json"
             if path.exists():
                 console.print(f"{method} seed {seed}: done earlier ({path})", highlight=False)
                 continue
             console.print(f"[bold]{method}[/] seed {seed}: {minutes} min", highlight=False)
             result = run_one(method, seed, data=data, minutes=minutes, final=final,
-                             curve=curve, runs=root / "runs", progress=progress,
+                             curve=curve, runs=runs / f"bench-gan-{data}", assets=assets,
+                             progress=progress,
                              overrides=overrides)
             _write_json(path, result)
     protocol = {"data": data, **({"overrides": " ".join(overrides)} if overrides else {}),
@@ -129,10 +131,10 @@ def bench_gan(*, data: str = "fashion-mnist", minutes: float = 10.0, seeds: int 
                 **final.protocol(), "floor": headline(final.floor()),
                 "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, "
                            f"torch {torch.__version__}"}
-    _write_json(root / "protocol.json", protocol)
+    _write_json(assets / "raw" / "protocol.json", protocol)
     from genlab.bench_page import write_gan_page
 
-    return write_gan_page(root, out, data=data, methods=methods, protocol=protocol,
+    return write_gan_page(out, data=data, methods=methods, protocol=protocol,
                           class_names=final.class_names, plot_hist=plot_class_histogram)
 
 

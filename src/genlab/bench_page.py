@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,10 +15,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 from genlab.bench import TABLE, mean_std  # noqa: E402
 
 
-def _load(root: Path, methods: tuple[str, ...]) -> dict[str, list[dict[str, Any]]]:
+def _load(raw: Path, methods: tuple[str, ...]) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
     for method in methods:
-        runs = sorted((root / "results").glob(f"{method}-s*.json"))
+        runs = sorted(raw.glob(f"{method}-s*.json"))
         if runs:
             out[method] = [json.loads(p.read_text()) for p in runs]
     return out
@@ -75,8 +74,11 @@ def _claims(res: dict[str, list[dict[str, Any]]]) -> list[str]:
         psis = sorted(sweep, key=float)
         prec = [sweep[p]["precision"] for p in psis]
         rec = [sweep[p]["recall"] for p in psis]
-        fidelity = all(a >= b for a, b in zip(prec, prec[1:], strict=False))
-        diversity = all(a <= b for a, b in zip(rec, rec[1:], strict=False))
+        # psi ascending: precision should fall and recall rise, overall and step by step
+        fidelity = prec[0] > prec[-1] and all(a >= b for a, b in zip(prec, prec[1:],
+                                                                      strict=False))
+        diversity = rec[0] < rec[-1] and all(a <= b for a, b in zip(rec, rec[1:],
+                                                                     strict=False))
         verdict = ("supported" if fidelity and diversity else
                    "partly supported" if fidelity or diversity else "not supported")
         lines.append(f"- *Truncation trades diversity for fidelity* (dcgan seed 0, psi "
@@ -86,16 +88,16 @@ def _claims(res: dict[str, list[dict[str, Any]]]) -> list[str]:
     return lines
 
 
-def write_gan_page(root: Path, out: Path, *, data: str, methods: tuple[str, ...],
+def write_gan_page(out: Path, *, data: str, methods: tuple[str, ...],
                    protocol: dict[str, Any], class_names: list[str],
                    plot_hist: Callable[..., Path]) -> Path:
-    res = _load(root, methods)
     assets = out / f"gan-{data}"
+    res = _load(assets / "raw", methods)
     assets.mkdir(parents=True, exist_ok=True)
     lines = [f"# GAN benchmark on {data}", "",
              f"Command: `genlab bench gan --data {data} --minutes {protocol['minutes']:g} "
              f"--seeds {max(len(v) for v in res.values()) if res else 0}` "
-             f"(runs and raw numbers in `{root}`).", "",
+             f"(raw numbers in `gan-{data}/raw/`).", "",
              "Protocol: " + ", ".join(f"{k} = {v}" for k, v in protocol.items()
                                       if k != "floor") + ".", "",
              "| method | seeds | " + " | ".join(label for _, label in TABLE) + " |",
@@ -131,9 +133,7 @@ def write_gan_page(root: Path, out: Path, *, data: str, methods: tuple[str, ...]
         if "hist_fake" in first:
             plot_hist(first["hist_fake"], first["hist_real"], class_names,
                       assets / f"hist-{method}.png")
-        if Path(first.get("grid", "")).is_file():
-            shutil.copyfile(first["grid"], assets / f"samples-{method}.png")
-        lines += [f"### {method}", "", f"![{method} samples](gan-{data}/samples-{method}.png) "
+        lines += [f"### {method}", "", f"![{method} samples](gan-{data}/{first['grid']}) "
                   f"![{method} classes](gan-{data}/hist-{method}.png)", ""]
     trunc = [r["truncation"] for r in res.get("dcgan", []) if "truncation" in r]
     if trunc:
