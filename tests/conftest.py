@@ -40,3 +40,14 @@ def trained_run(tmp_path_factory):
                       tiny(out, "train.steps=4", "name=tiny"))
     result = train(cfg, show_progress=False)
     return result.run_dir
+
+
+def run_cli(args, capsys):
+    """Run `genlab ARGS` in-process; return (exit code, stdout, stderr)."""
+    from genlab.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main([str(a) for a in args])
+        raise SystemExit(0)
+    captured = capsys.readouterr()
+    return exc.value.code, captured.out, captured.err

@@ -2,19 +2,9 @@
 
 import shutil
 
-import pytest
 from PIL import Image
 
-from conftest import ROOT
-from genlab.cli import main
-
-
-def run_cli(args, capsys):
-    with pytest.raises(SystemExit) as exc:
-        main([str(a) for a in args])
-        raise SystemExit(0)
-    captured = capsys.readouterr()
-    return exc.value.code, captured.out, captured.err
+from conftest import ROOT, run_cli
 
 
 def assert_one_line_error(code, err, *needles):

@@ -5,8 +5,7 @@ import json
 import pytest
 import torch
 
-from conftest import ROOT, tiny
-from genlab.cli import main
+from conftest import ROOT, run_cli, tiny
 from genlab.config import load_config
 
 
@@ -14,14 +13,6 @@ from genlab.config import load_config
 def judge_cache(tmp_path_factory, monkeypatch):
     # One judge cache for the whole module: never the user's real cache.
     monkeypatch.setenv("GENLAB_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
-
-
-def run_cli(args, capsys):
-    with pytest.raises(SystemExit) as exc:
-        main([str(a) for a in args])
-        raise SystemExit(0)
-    captured = capsys.readouterr()
-    return exc.value.code, captured.out, captured.err
 
 
 def test_eval_writes_report_with_floor(trained_run, tmp_path, capsys):
@@ -159,3 +150,21 @@ def test_bench_gan_smoke(tmp_path, capsys):
     # a second call reuses finished runs instead of training again
     code, stdout, err = run_cli(args, capsys)
     assert code == 0 and "done earlier" in stdout + err
+
+
+def test_bench_gan_workers_run_side_by_side(tmp_path, capsys):
+    """--workers 2 trains two runs in separate processes, one CPU thread each."""
+    args = ["bench", "gan", "--data", "shapes", "--minutes", "0.005", "--seeds", "1", "--n",
+            "32", "--methods", "dcgan,wgan", "--runs", tmp_path / "runs", "--out",
+            tmp_path / "results", "--workers", "2"]
+    for item in ("data.shapes.n_train=200", "data.shapes.n_test=64", "data.image_size=16",
+                 "method.g_width=8", "method.d_width=8", "train.batch_size=16",
+                 "train.precision=fp32"):
+        args += ["--set", item]
+    code, stdout, err = run_cli(args, capsys)
+    assert code == 0, err
+    raw = tmp_path / "results" / "gan-shapes" / "raw"
+    share = max(1, torch.get_num_threads() // 2)
+    for method in ("dcgan", "wgan"):
+        assert json.loads((raw / f"{method}-s0.json").read_text())["threads"] == share
+    assert "--workers 2" in (tmp_path / "results" / "gan-shapes.md").read_text()

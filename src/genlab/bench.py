@@ -103,35 +103,76 @@ def run_one(method: str, seed: int, *, data: str, minutes: float, final: Evaluat
     return results
 
 
+_EVALUATORS: dict[tuple[Any, int], tuple[Evaluator, Evaluator]] = {}
+
+
+def _evaluators(data_cfg: Any, n: int, progress: bool) -> tuple[Evaluator, Evaluator]:
+    """The final and curve evaluators, built once per process (they hold the real features)."""
+    key = (data_cfg.model_dump_json(), n)
+    if key not in _EVALUATORS:
+        _EVALUATORS[key] = (Evaluator(data_cfg, n=n, progress=progress),
+                            Evaluator(data_cfg, n=min(n, 2000), progress=progress))
+    return _EVALUATORS[key]
+
+
+def _job(method: str, seed: int, *, data_cfg: Any, n: int, threads: int | None,
+         progress: bool, raw: Path, **kwargs: Any) -> Path:
+    """One (method, seed): train, evaluate, write its raw JSON. Runs in a worker or in-process."""
+    if threads:
+        torch.set_num_threads(threads)
+    final, curve = _evaluators(data_cfg, n, progress)
+    result = run_one(method, seed, final=final, curve=curve, progress=progress, **kwargs)
+    result["threads"] = torch.get_num_threads()
+    path = raw / f"{method}-s{seed}.json"
+    _write_json(path, result)
+    return path
+
+
 def bench_gan(*, data: str = "fashion-mnist", minutes: float = 10.0, seeds: int = 3,
               n: int = 10_000, methods: tuple[str, ...] = GAN_METHODS,
               runs: Path = Path("runs"), out: Path = Path("docs/results"),
-              progress: bool = True, overrides: list[str] | None = None) -> Path:
+              progress: bool = True, overrides: list[str] | None = None,
+              workers: int = 1) -> Path:
     """Run what is not done yet and write the page. `overrides` (`--set` items) apply to every
-    run's config; the evaluators use the resulting data section."""
+    run's config; the evaluators use the resulting data section. With `workers` > 1, that many
+    runs train side by side in separate processes, sharing the CPU threads equally."""
     overrides = list(overrides or [])
     data_cfg = load_config(None, [f"data.name={data}", *overrides]).data
     assets = out / f"gan-{data}"
-    final = Evaluator(data_cfg, n=n, progress=progress)
-    curve = Evaluator(data_cfg, n=min(n, 2000), progress=progress)
-    for seed in range(seeds):
+    raw = assets / "raw"
+    pending = []
+    for seed in range(seeds):  # seeds outermost: an interrupted bench has whole seeds done
         for method in methods:
-            path = assets / "raw" / f"{method}-s{seed}.json"
-            if path.exists():
-                console.print(f"{method} seed {seed}: done earlier ({path})", highlight=False)
-                continue
-            console.print(f"[bold]{method}[/] seed {seed}: {minutes} min", highlight=False)
-            result = run_one(method, seed, data=data, minutes=minutes, final=final,
-                             curve=curve, runs=runs / f"bench-gan-{data}", assets=assets,
-                             progress=progress,
-                             overrides=overrides)
-            _write_json(path, result)
+            if (raw / f"{method}-s{seed}.json").exists():
+                console.print(f"{method} seed {seed}: done earlier", highlight=False)
+            else:
+                pending.append((method, seed))
+    threads = max(1, torch.get_num_threads() // workers) if workers > 1 else None
+    common = dict(data_cfg=data_cfg, n=n, threads=threads, raw=raw, data=data, minutes=minutes,
+                  runs=runs / f"bench-gan-{data}", assets=assets, overrides=overrides)
+    if workers > 1 and pending:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        console.print(f"{len(pending)} runs of {minutes} min, {workers} at a time "
+                      f"({threads} thread(s) each)", highlight=False)
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = {pool.submit(_job, m, s, progress=False, **common): (m, s)
+                       for m, s in pending}
+            for future in as_completed(futures):
+                m, s = futures[future]
+                console.print(f"{m} seed {s}: done ({future.result()})", highlight=False)
+    for method, seed in pending if workers <= 1 else ():
+        console.print(f"[bold]{method}[/] seed {seed}: {minutes} min", highlight=False)
+        _job(method, seed, progress=progress, **common)
+    final = _evaluators(data_cfg, n, progress)[0]
     protocol = {"data": data, **({"overrides": " ".join(overrides)} if overrides else {}),
                 "n": n, "n_real": final.n_real, "minutes": minutes,
                 **final.protocol(), "floor": headline(final.floor()),
-                "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, "
-                           f"torch {torch.__version__}"}
-    _write_json(assets / "raw" / "protocol.json", protocol)
+                "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, "
+                           f"torch {torch.__version__}",
+                "workers": workers, "threads_per_run": threads or torch.get_num_threads()}
+    _write_json(raw / "protocol.json", protocol)
     from genlab.bench_page import write_gan_page
 
     return write_gan_page(out, data=data, methods=methods, protocol=protocol,

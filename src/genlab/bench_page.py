@@ -37,37 +37,35 @@ def _m(runs: dict[str, list[dict[str, Any]]], method: str, key: str) -> tuple[fl
     return mean_std([float(r[key]) for r in runs[method]])
 
 
+def _better(res: dict[str, list[dict[str, Any]]], a: str, b: str, key: str,
+            higher: bool) -> tuple[bool, str]:
+    """Is method b better than a on `key` by more than one std of each? And the numbers."""
+    ma, sa = _m(res, a, key)
+    mb, sb = _m(res, b, key)
+    better = (mb > ma + sa + sb) if higher else (mb < ma - sa - sb)
+    return better, f"{key} {a} {ma:.3f} vs {b} {mb:.3f}"
+
+
 def _claims(res: dict[str, list[dict[str, Any]]]) -> list[str]:
     """Each classic claim, with the numbers that support or refute it."""
     lines = []
-    bce = [m for m in ("gan", "dcgan") if m in res]
-    if bce and "wgan-gp" in res:
-        for m in bce:
-            rows = []
-            wins = 0
-            for key, higher in (("recall", True), ("coverage", True), ("class_kl", False)):
-                a, sa = _m(res, m, key)
-                b, sb = _m(res, "wgan-gp", key)
-                better = (b > a + sa + sb) if higher else (b < a - sa - sb)
-                wins += better
-                rows.append(f"{key} {a:.3f} vs {b:.3f}")
-            verdict = ("supported" if wins == 3 else "not supported" if wins == 0 else
-                       f"partly supported ({wins} of 3 measures)")
-            lines.append(f"- *BCE GANs collapse modes, WGAN-GP does not* ({m} vs wgan-gp: "
-                         f"{', '.join(rows)}): **{verdict}** (better beyond one std each way "
-                         "counts).")
-    if "wgan" in res and "wgan-gp" in res:
-        a, sa = _m(res, "wgan", "fid")
-        b, sb = _m(res, "wgan-gp", "fid")
-        verdict = "supported" if b < a - sa - sb else "not supported"
-        lines.append(f"- *The gradient penalty trains better than weight clipping* (FID wgan "
-                     f"{a:.2f} vs wgan-gp {b:.2f}): **{verdict}**.")
-    if "dcgan" in res and "cdcgan" in res:
-        a, sa = _m(res, "dcgan", "class_kl")
-        b, sb = _m(res, "cdcgan", "class_kl")
-        verdict = "supported" if b < a - sa - sb else "not supported"
-        lines.append(f"- *Conditioning on the class balances the classes* (class KL dcgan "
-                     f"{a:.3f} vs cdcgan {b:.3f}): **{verdict}**.")
+    for m in (m for m in ("gan", "dcgan") if m in res and "wgan-gp" in res):
+        checks = [_better(res, m, "wgan-gp", key, higher) for key, higher in
+                  (("recall", True), ("coverage", True), ("class_kl", False))]
+        wins = sum(ok for ok, _ in checks)
+        verdict = ("supported" if wins == 3 else "not supported" if wins == 0 else
+                   f"partly supported ({wins} of 3 measures)")
+        lines.append(f"- *BCE GANs collapse modes, WGAN-GP does not* "
+                     f"({'; '.join(text for _, text in checks)}): **{verdict}** (better by "
+                     "more than one std of each side counts).")
+    for a, b, key, higher, claim in (
+            ("wgan", "wgan-gp", "fid", False,
+             "The gradient penalty trains better than weight clipping"),
+            ("dcgan", "cdcgan", "class_kl", False,
+             "Conditioning on the class balances the classes")):
+        if a in res and b in res:
+            ok, text = _better(res, a, b, key, higher)
+            lines.append(f"- *{claim}* ({text}): **{'supported' if ok else 'not supported'}**.")
     trunc = [r["truncation"] for r in res.get("dcgan", []) if "truncation" in r]
     if trunc:
         sweep = trunc[0]
@@ -88,6 +86,11 @@ def _claims(res: dict[str, list[dict[str, Any]]]) -> list[str]:
     return lines
 
 
+def _workers_flag(protocol: dict[str, Any]) -> str:
+    workers = protocol.get("workers", 1)
+    return f" --workers {workers}" if workers > 1 else ""
+
+
 def write_gan_page(out: Path, *, data: str, methods: tuple[str, ...],
                    protocol: dict[str, Any], class_names: list[str],
                    plot_hist: Callable[..., Path]) -> Path:
@@ -96,7 +99,8 @@ def write_gan_page(out: Path, *, data: str, methods: tuple[str, ...],
     assets.mkdir(parents=True, exist_ok=True)
     lines = [f"# GAN benchmark on {data}", "",
              f"Command: `genlab bench gan --data {data} --minutes {protocol['minutes']:g} "
-             f"--seeds {max(len(v) for v in res.values()) if res else 0}` "
+             f"--seeds {max(len(v) for v in res.values()) if res else 0}"
+             f"{_workers_flag(protocol)}` "
              f"(raw numbers in `gan-{data}/raw/`).", "",
              "Protocol: " + ", ".join(f"{k} = {v}" for k, v in protocol.items()
                                       if k != "floor") + ".", "",

@@ -225,6 +225,8 @@ def bench_gan_cmd(
     out_dir: Annotated[Path, typer.Option("--out", help="folder of the results page")] =
     Path("docs/results"),
     set_: SetOpt = None,
+    workers: Annotated[int, typer.Option(help="runs trained side by side (each gets an equal "
+                                         "share of the CPU threads)")] = 1,
 ) -> None:
     """Train the GAN family for the same wall-clock budget each and write a results page."""
     from genlab.bench import GAN_METHODS, bench_gan
@@ -233,10 +235,10 @@ def bench_gan_cmd(
     unknown = [m for m in chosen if m not in GAN_METHODS]
     if unknown or not chosen:
         raise ConfigError(f"unknown methods {unknown}: choose from {', '.join(GAN_METHODS)}")
-    if minutes <= 0 or seeds < 1 or n < 10:
-        raise ConfigError("--minutes must be > 0, --seeds >= 1 and --n >= 10")
+    if minutes <= 0 or seeds < 1 or n < 10 or workers < 1:
+        raise ConfigError("--minutes must be > 0, --seeds >= 1, --n >= 10 and --workers >= 1")
     page = bench_gan(data=data, minutes=minutes, seeds=seeds, n=n, methods=chosen, runs=runs,
-                     out=out_dir, overrides=list(set_ or []))
+                     out=out_dir, overrides=list(set_ or []), workers=workers)
     out.print(f"wrote {page}", highlight=False)
 
 
