@@ -21,6 +21,13 @@ err = Console(stderr=True)
 SetOpt = Annotated[list[str] | None, typer.Option(
     "--set", "-s", help="override a config key: --set train.steps=500 (repeatable)")]
 SeedOpt = Annotated[int, typer.Option(help="random seed: same seed, same result")]
+# diffusion sampling (None: the run's own defaults)
+SamplerOpt = Annotated[str | None, typer.Option(help="diffusion sampler: ddpm, ddim or dpm")]
+StepsOpt = Annotated[int | None, typer.Option("--steps", help="diffusion sampling steps")]
+EtaOpt = Annotated[float | None, typer.Option(help="DDIM eta (0: deterministic)")]
+CfgOpt = Annotated[float | None, typer.Option("--cfg", help="classifier-free guidance scale")]
+GuideOpt = Annotated[str | None, typer.Option(help="loss guidance, e.g. judge:CLASS")]
+GuideScaleOpt = Annotated[float | None, typer.Option(help="strength of --guide")]
 
 
 def _resume_config(run: Path, config: Path | None, overrides: list[str]) -> object:
@@ -48,6 +55,8 @@ def train(
     = None,
     set_: SetOpt = None,
     resume: Annotated[Path | None, typer.Option(help="continue this run folder exactly")] = None,
+    init_from: Annotated[Path | None, typer.Option(help="start from this run's weights "
+                                                   "(fine-tuning)")] = None,
     name: Annotated[str | None, typer.Option(help="run folder name (default: config name)")]
     = None,
     seed: Annotated[int | None, typer.Option(help="random seed (default: the config's)")] = None,
@@ -78,7 +87,9 @@ def train(
         raise ConfigError("pass a config (e.g. genlab train configs/dcgan.yaml) or --resume RUN")
     cfg = (_resume_config(resume, config, overrides) if resume is not None
            else load_config(config, overrides))
-    trainer = Trainer(cfg, resume=resume)  # type: ignore[arg-type]
+    if init_from is not None and resume is not None:
+        raise ConfigError("--init-from starts a new run; --resume continues one: pick one")
+    trainer = Trainer(cfg, resume=resume, init_from=init_from)  # type: ignore[arg-type]
     if cfg.train.eval_every and trainer.hw.is_main:  # type: ignore[attr-defined]
         from genlab.evaluation import training_evaluator
 
@@ -96,7 +107,7 @@ def train(
 
 @app.command()
 def sample(
-    run: Annotated[Path, typer.Argument(help="run folder")],
+    run: Annotated[Path | None, typer.Argument(help="run folder")] = None,
     n: Annotated[int, typer.Option(help="number of images")] = 64,
     seed: SeedOpt = 0,
     truncation: Annotated[float, typer.Option(help="truncation psi in (0, 1]")] = 1.0,
@@ -106,14 +117,24 @@ def sample(
     out_path: Annotated[Path | None, typer.Option("--out", help="PNG to write")] = None,
     no_ema: Annotated[bool, typer.Option("--no-ema", help="use the live, not averaged, "
                                          "weights")] = False,
+    unet: Annotated[Path | None, typer.Option(help="a diffusers UNet2DModel folder to sample "
+                                              "instead of a run")] = None,
+    sampler: SamplerOpt = None, steps: StepsOpt = None, eta: EtaOpt = None, cfg: CfgOpt = None,
+    guide: GuideOpt = None, guide_scale: GuideScaleOpt = None,
 ) -> None:
-    """Write a grid of samples from a trained run."""
+    """Write a grid of samples from a trained run (or a diffusers UNet folder)."""
     from genlab.generate import load_run, sample_grid
+    from genlab.generate.guidance import configure_sampling
+    from genlab.generate.load import load_unet_folder
 
     if n < 1:
         raise ConfigError("--n must be at least 1")
-    loaded = load_run(run, checkpoint, ema=not no_ema)
-    path = out_path or loaded.path / "samples" / f"sample-seed{seed}.png"
+    if (run is None) == (unet is None):
+        raise ConfigError("pass a run folder or --unet FOLDER (one of them)")
+    loaded = load_run(run, checkpoint, ema=not no_ema) if run else load_unet_folder(unet)
+    configure_sampling(loaded, sampler=sampler, steps=steps, eta=eta, cfg=cfg, guide=guide,
+                       guide_scale=guide_scale)
+    path = out_path or (loaded.path / "samples" if run else Path(".")) / f"sample-seed{seed}.png"
     sample_grid(loaded, path, n=n, seed=seed, label=label, truncation=truncation)
     out.print(f"wrote {path}", highlight=False)
 
@@ -154,6 +175,8 @@ def evaluate(
                                          "weights")] = False,
     out_dir: Annotated[Path | None, typer.Option("--out", help="folder for eval.json and "
                                                  "report.md")] = None,
+    sampler: SamplerOpt = None, steps: StepsOpt = None, eta: EtaOpt = None, cfg: CfgOpt = None,
+    guide: GuideOpt = None, guide_scale: GuideScaleOpt = None,
 ) -> None:
     """Evaluate a run: FID, KID, IS, precision/recall, coverage, classes; with the floor."""
     from genlab.evaluation import evaluate_run
@@ -162,7 +185,9 @@ def evaluate(
         raise ConfigError("--n must be at least 10")
     results, report = evaluate_run(run, n=n, checkpoint=checkpoint, features=features,
                                    inception_weights=inception_weights, seed=seed,
-                                   ema=not no_ema, out_dir=out_dir)
+                                   ema=not no_ema, out_dir=out_dir,
+                                   sampling=dict(sampler=sampler, steps=steps, eta=eta, cfg=cfg,
+                                                 guide=guide, guide_scale=guide_scale))
     shown = {k: results[k] for k in ("fid", "kid", "is", "precision", "recall", "coverage",
                                      "classes_covered", "cond_acc") if k in results}
     out.print(" ".join(f"{k}={v:.4g}" for k, v in shown.items()), highlight=False)
@@ -288,21 +313,21 @@ def show_config(
     = False,
 ) -> None:
     """Print a resolved config, or every key with its description."""
-    from genlab.config import RunConfig, dump_config, load_config
+    from genlab.config import dump_config, load_config
 
-    if keys:
-        for key, desc in _describe_fields(RunConfig):
+    if keys:  # the keys of the config's method (--set method.name=ddpm shows another's)
+        for key, desc in _describe_fields(load_config(config, list(set_ or []))):
             out.print(f"[bold]{key}[/]: {desc}", highlight=False)
         return
     out.print(dump_config(load_config(config, list(set_ or []))), highlight=False)
 
 
-def _describe_fields(model: type[BaseModel], prefix: str = "") -> list[tuple[str, str]]:
+def _describe_fields(model: BaseModel, prefix: str = "") -> list[tuple[str, str]]:
     rows = []
-    for name, field in model.model_fields.items():
-        ann = field.annotation
-        if isinstance(ann, type) and issubclass(ann, BaseModel):
-            rows.extend(_describe_fields(ann, f"{prefix}{name}."))
+    for name, field in type(model).model_fields.items():
+        value = getattr(model, name)
+        if isinstance(value, BaseModel):
+            rows.extend(_describe_fields(value, f"{prefix}{name}."))
         else:
             rows.append((f"{prefix}{name}", f"{field.description or ''} (default "
                                              f"{field.get_default(call_default_factory=True)!r})"))
@@ -340,3 +365,6 @@ def main(argv: list[str] | None = None) -> None:
         raise
     if isinstance(code, int) and code:
         sys.exit(code)
+
+
+from genlab import cli_edit  # noqa: E402,F401  (registers img2img, inpaint, reconstruct, export)

@@ -9,15 +9,22 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
 
+from genlab.config_methods import (
+    DDPMConfig,
+    GANConfig,
+    LDMConfig,
+    MethodConfig,
+    Section,
+    VAEConfig,
+)
 from genlab.data import ImageData, load_dataset
 from genlab.data.shapes import ShapesOptions
 from genlab.errors import ConfigError
 
-
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+__all__ = ["DDPMConfig", "DataConfig", "GANConfig", "LDMConfig", "RunConfig", "TrainConfig",
+           "VAEConfig", "load_config"]
 
 
 class DataConfig(Section):
@@ -34,34 +41,6 @@ class DataConfig(Section):
         """Load one split of this dataset into memory."""
         return load_dataset(self.name, split=split, image_size=self.image_size, root=self.root,
                             download=self.download, shapes=self.shapes, seed=seed)
-
-
-class GANConfig(Section):
-    name: Literal["gan"] = Field("gan", description="training method")
-    arch: Literal["mlp", "dcgan"] = Field("dcgan", description="network family: fully connected "
-                                          "(mlp) or convolutional (dcgan)")
-    z_dim: int = Field(100, ge=1, description="size of the noise vector z")
-    g_width: int = Field(64, ge=4, description="generator width (channels of its last layer)")
-    d_width: int = Field(64, ge=4, description="discriminator width (channels of its first layer)")
-    d_norm: Literal["batch", "layer", "instance", "none"] = Field(
-        "batch", description="normalisation in the discriminator (WGAN-GP needs no batch norm)")
-    d_dropout: float = Field(0.0, ge=0, lt=1, description="dropout in the mlp discriminator")
-    conditional: bool = Field(False, description="condition both nets on the class label")
-    cond: Literal["concat", "projection"] = Field(
-        "concat", description="how the discriminator sees the label: class maps appended as "
-        "channels, or a projection head")
-    loss: Literal["bce", "bce-saturating", "hinge", "lsgan", "wasserstein"] = Field(
-        "bce", description="adversarial loss; bce uses the non-saturating generator loss")
-    real_label: float = Field(1.0, gt=0, le=1, description="target for real images in bce "
-                              "(0.9 = one-sided label smoothing)")
-    n_critic: int = Field(1, ge=1, description="discriminator updates per generator update")
-    clip: float | None = Field(None, gt=0, description="clip critic weights to [-c, c] after "
-                               "each update (WGAN)")
-    gp_weight: float = Field(0.0, ge=0, description="gradient penalty weight lambda (WGAN-GP: 10)")
-    optimizer: Literal["adam", "rmsprop"] = Field("adam", description="optimiser of both nets")
-    lr_g: float = Field(2e-4, gt=0, description="generator learning rate")
-    lr_d: float = Field(2e-4, gt=0, description="discriminator learning rate")
-    betas: tuple[float, float] = Field((0.5, 0.999), description="Adam betas")
 
 
 class EMAConfig(Section):
@@ -102,8 +81,18 @@ class RunConfig(Section):
     name: str | None = Field(None, description="run folder name (default: the config file's name)")
     seed: int = Field(0, description="seed of everything random in the run")
     data: DataConfig = Field(default_factory=DataConfig, description="dataset")
-    method: GANConfig = Field(default_factory=GANConfig, description="training method and nets")
+    method: MethodConfig = Field(default_factory=GANConfig, description="training method "
+                                 "and nets: method.name picks gan, vae, ddpm or ldm")
     train: TrainConfig = Field(default_factory=TrainConfig, description="training loop")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_method(cls, raw: Any) -> Any:
+        """A method section without a name is a GAN (configs written before other methods)."""
+        if isinstance(raw, dict) and isinstance(raw.get("method"), dict) \
+                and "name" not in raw["method"]:
+            raw = {**raw, "method": {"name": "gan", **raw["method"]}}
+        return raw
 
 
 def _parse_override(item: str) -> tuple[list[str], Any]:
@@ -133,9 +122,15 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
     return raw
 
 
+METHOD_NAMES = ("gan", "vae", "ddpm", "ldm")
+
+
 def _describe(err: ValidationError) -> str:
     first = err.errors()[0]
-    loc = ".".join(str(p) for p in first["loc"])
+    parts = [str(p) for p in first["loc"]]
+    if parts[:1] == ["method"] and len(parts) > 1 and parts[1] in METHOD_NAMES:
+        del parts[1]  # the union's tag, not a key the user wrote
+    loc = ".".join(parts)
     if first["type"] == "extra_forbidden":
         return f"unknown config key {loc!r}: check the spelling (see `genlab config --help`)"
     got = first.get("input")

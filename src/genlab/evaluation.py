@@ -21,11 +21,15 @@ from genlab.metrics.report import write_report
 def evaluate_run(run: str | Path, *, n: int = 10_000, checkpoint: str = "last",
                  features: str = "judge", inception_weights: str | Path | None = None,
                  seed: int = 0, ema: bool = True, truncation: float = 1.0,
-                 out_dir: Path | None = None,
-                 evaluator: Evaluator | None = None) -> tuple[dict[str, Any], Path]:
-    """Generate n images from a run's checkpoint, measure them, write eval.json + report.md."""
+                 out_dir: Path | None = None, evaluator: Evaluator | None = None,
+                 sampling: dict[str, Any] | None = None) -> tuple[dict[str, Any], Path]:
+    """Generate n images from a run's checkpoint, measure them, write eval.json + report.md.
+    `sampling`: options of diffusion runs (sampler, steps, eta, cfg, guide, guide_scale)."""
+    from genlab.generate.guidance import configure_sampling
+
     t0 = time.perf_counter()
     loaded = load_run(run, checkpoint, ema=ema)
+    configure_sampling(loaded, **(sampling or {}))
     ev = evaluator or Evaluator(loaded.cfg.data, n=n, seed=seed, features=features,
                                 inception_weights=inception_weights)
     images, labels = generate_images(loaded.method, n, seed=seed, truncation=truncation)
@@ -37,7 +41,8 @@ def evaluate_run(run: str | Path, *, n: int = 10_000, checkpoint: str = "last",
     save_grid(images[:64], out / "samples.png", nrow=8)
     protocol = {"n_generated": n, **ev.protocol(), "checkpoint": checkpoint,
                 "step": loaded.step, "weights": "EMA" if ema else "live",
-                "truncation": truncation, "seed": seed}
+                "truncation": truncation, "seed": seed,
+                **{k: v for k, v in (sampling or {}).items() if v is not None}}
     _, report = write_report(out, title=f"Evaluation of {loaded.path.name}", results=results,
                              floor=floor, protocol=protocol, class_names=ev.class_names,
                              samples_png="samples.png")
@@ -83,3 +88,26 @@ def control_run(run: str | Path, target: str, *, steps: int = 100, n: int = 64,
     grid = torch.cat([result.before[:rows * 4], result.after[:rows * 4]])
     save_grid(grid, path, nrow=rows)
     return result, path
+
+
+def reconstruction_grid(run: str | Path, *, n: int = 32, seed: int = 0,
+                        out: Path | None = None) -> Path:
+    """Test images in odd rows, their VAE reconstructions in the rows below."""
+    import torch
+
+    from genlab.images import to_float
+
+    loaded = load_run(run)
+    if not hasattr(loaded.method, "reconstruct"):
+        raise ConfigError(f"{loaded.path} is a {loaded.cfg.method.name} run: reconstructions "
+                          "need a vae run")
+    data = loaded.cfg.data.load("test", seed=loaded.cfg.seed)
+    gen = torch.Generator().manual_seed(seed)
+    pick = torch.randperm(len(data.images), generator=gen)[:n]
+    real = to_float(data.images[pick]).to(loaded.device)
+    with torch.no_grad():
+        recon = loaded.method.reconstruct(real)
+    rows = 8
+    pairs = [torch.cat([real[i:i + rows], recon[i:i + rows]]) for i in range(0, len(real), rows)]
+    path = out or loaded.path / "samples" / "reconstructions.png"
+    return save_grid(torch.cat(pairs), path, nrow=min(rows, len(real)))

@@ -6,6 +6,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import torch
 from PIL import Image
 from torch import Tensor
@@ -59,4 +60,32 @@ def save_gif(frames: Sequence[Image.Image], path: str | Path, duration_ms: int =
     path = Path(path)
     first, *rest = [f.convert("RGB") for f in frames]
     _atomic_save(first, path, save_all=True, append_images=rest, duration=duration_ms, loop=0)
+    return path
+
+
+def read_image(path: str | Path, channels: int) -> Tensor:
+    """A PNG/JPEG/... file as uint8 [C, H, W] with 1 (grey) or 3 (RGB) channels."""
+    from PIL import UnidentifiedImageError
+
+    from genlab.errors import DataError
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"image {path} not found")
+    try:
+        with Image.open(path) as img:
+            array = torch.from_numpy(np.array(img.convert("L" if channels == 1 else "RGB")))
+    except (UnidentifiedImageError, OSError) as err:
+        raise DataError(f"{path} is not a readable image ({err.__class__.__name__}): pass a "
+                        "PNG or JPEG file") from None
+    return array.unsqueeze(0) if array.dim() == 2 else array.permute(2, 0, 1).contiguous()
+
+
+def save_image(image: Tensor, path: str | Path) -> Path:
+    """One float [-1, 1] or uint8 [C, H, W] image as a PNG at its own size (atomic write)."""
+    path = Path(path)
+    if image.dtype != torch.uint8:
+        image = to_uint8(image)
+    array = image.cpu().permute(1, 2, 0).numpy()
+    _atomic_save(Image.fromarray(array[..., 0] if array.shape[2] == 1 else array), path)
     return path

@@ -84,3 +84,22 @@ def gradient_penalty(
         (grad,) = torch.autograd.grad(scores.to(work).sum(), x_hat, create_graph=True)
         norms = grad.to(work).flatten(1).norm(2, dim=1)
         return ((norms - 1.0) ** 2).mean()
+
+
+# ----- likelihood models (VAE, diffusion) -------------------------------------------------
+def gaussian_kl(mean: Tensor, logvar: Tensor) -> Tensor:
+    """KL(N(mean, exp(logvar)) || N(0, I)) summed over latent dimensions: [N]."""
+    kl = 0.5 * (mean.float().pow(2) + logvar.float().exp() - 1.0 - logvar.float())
+    return kl.flatten(1).sum(dim=1)
+
+
+def reconstruction_loss(kind: str, recon: Tensor, target: Tensor) -> Tensor:
+    """Squared ("mse") or absolute ("l1") error summed over pixels: [N]."""
+    diff = recon.float() - target.float()
+    err = diff.pow(2) if kind == "mse" else diff.abs()
+    return err.flatten(1).sum(dim=1)
+
+
+def epsilon_loss(predicted: Tensor, noise: Tensor) -> Tensor:
+    """The DDPM "simple" objective: mean squared error between predicted and true noise."""
+    return (predicted.float() - noise.float()).pow(2).mean()

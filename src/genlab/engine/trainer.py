@@ -30,6 +30,8 @@ from genlab.engine.hardware import (
     state_digest,
 )
 from genlab.engine.plots import plot_losses
+from genlab.engine.pretrained import init_from as init_from_run
+from genlab.engine.pretrained import load_pretrained, resolve_pretrained
 from genlab.engine.progress import TrainProgress, console
 from genlab.engine.run_dir import new_run_dir, write_run_files
 from genlab.engine.tracking import METRICS, Tracker, read_metrics
@@ -91,7 +93,8 @@ def sampling(method: Method, ema: EMA | None) -> Iterator[Method]:
 
 class Trainer:
     def __init__(self, cfg: RunConfig, *, resume: Path | None = None,
-                 evaluator: Evaluator | None = None, show_progress: bool = True) -> None:
+                 evaluator: Evaluator | None = None, show_progress: bool = True,
+                 init_from: Path | None = None) -> None:
         self.cfg, self.evaluator, self.show_progress = cfg, evaluator, show_progress
         device = resolve_device(cfg.train.device)
         self.precision = resolve_precision(cfg.train.precision, device)
@@ -100,8 +103,11 @@ class Trainer:
         self.info = DataInfo(channels=data.channels, image_size=data.image_size,
                              num_classes=data.num_classes if data.labels is not None else 0,
                              class_names=list(data.class_names))
+        pretrained = resolve_pretrained(cfg) if resume is None else {}
         torch.manual_seed(cfg.seed)  # same initial weights on every rank
         self.method = build_method(cfg.method, self.info).to(self.hw.device)
+        load_pretrained(self.method, pretrained)
+        self.init_report = init_from_run(self.method, init_from) if init_from else None
         self.memory_format = torch.channels_last if cfg.train.channels_last else \
             torch.contiguous_format
         self.method.nets.to(memory_format=self.memory_format)
@@ -127,6 +133,10 @@ class Trainer:
             if self.run_dir is None:
                 self.run_dir = new_run_dir(cfg.train.out_dir, cfg.name or "run")
             write_run_files(self.run_dir, cfg, self.info)
+            if self.init_report is not None:
+                self.init_report.write(self.run_dir / "init_from.json")
+                if show_progress:
+                    console.print(self.init_report.summary(), highlight=False)
         self._grid_labels, self._grid_nrow = class_rows(cfg.train.sample_n,
                                                         self.method.num_classes)
         n_grid = len(self._grid_labels) if self._grid_labels is not None else cfg.train.sample_n

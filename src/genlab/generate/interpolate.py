@@ -29,20 +29,25 @@ def interpolate(run: LoadedRun, out_dir: str | Path, *, steps: int = 16, rows: i
                 seed: int = 0, spherical: bool = False) -> tuple[Path, Path]:
     """Write `interpolation.png` (a row per pair of endpoints) and `interpolation.gif`.
 
-    For conditional models each row also moves between two classes through soft label vectors.
+    For conditional models each row also moves between two classes through soft label vectors
+    (methods that take soft labels; the others keep one class per row).
     """
     method, device = run.method, run.device
     gen = torch.Generator(device=device).manual_seed(seed)
     z0, z1 = method.sample_latents(rows, gen), method.sample_latents(rows, gen)
+    shape = z0.shape  # vectors, or noise images for diffusion: slerp on the flattened latent
     t = torch.linspace(0, 1, steps, device=device).view(steps, 1, 1)
     mix = slerp if spherical else lerp
-    z = mix(z0.unsqueeze(0), z1.unsqueeze(0), t)  # [steps, rows, zdim]
+    z = mix(z0.flatten(1).unsqueeze(0), z1.flatten(1).unsqueeze(0), t).view(steps, *shape)
     labels = None
     if run.conditional:
         k = run.info.num_classes
-        eye = torch.eye(k, device=device)
-        y0, y1 = eye[torch.arange(rows) % k], eye[(torch.arange(rows) + 1) % k]
-        labels = lerp(y0.unsqueeze(0), y1.unsqueeze(0), t)  # soft one-hot vectors
+        if method.soft_labels:
+            eye = torch.eye(k, device=device)
+            y0, y1 = eye[torch.arange(rows) % k], eye[(torch.arange(rows) + 1) % k]
+            labels = lerp(y0.unsqueeze(0), y1.unsqueeze(0), t)  # soft one-hot vectors
+        else:  # one class per row
+            labels = (torch.arange(rows, device=device) % k).expand(steps, rows)
     frames = []
     for i in range(steps):
         frames.append(method.decode(z[i], labels[i] if labels is not None else None))

@@ -53,7 +53,7 @@ class LoadedRun:
         from genlab.generate.sample import truncate
 
         gen = torch.Generator(device=self.device).manual_seed(seed)
-        z = truncate(self.method.sample_latents(n, gen), truncation)
+        z = truncate(self.method.sample_latents(n, gen), truncation, self.method)
         if self.conditional and labels is None:
             labels = torch.arange(n) % self.info.num_classes
         if labels is not None:
@@ -80,3 +80,71 @@ def load_run(path: str | Path, checkpoint: str = "last", *, ema: bool = True,
     method.to(device)
     method.nets.eval().requires_grad_(False)
     return LoadedRun(run_dir, cfg, info, method, int(state["step"]))
+
+
+def load_unet_folder(path: str | Path, device: str = "cpu") -> LoadedRun:
+    """A diffusers `UNet2DModel` folder (`save_pretrained` layout: config.json + weights), or a
+    pipeline folder holding `unet/` (and `scheduler/`), ready to sample as a DDPM run.
+
+    Class-conditional UNets follow genlab's convention: num_class_embeds = classes + 1, the
+    last embedding being "no class" for classifier-free guidance.
+    """
+    from diffusers import UNet2DModel
+
+    from genlab.config_methods import DDPMConfig
+
+    folder = Path(path)
+    if (folder / "unet").is_dir():
+        folder = folder / "unet"
+    if not (folder / "config.json").is_file():
+        raise CheckpointError(f"{path} is not a diffusers UNet folder (no config.json): pass "
+                              "a folder written by UNet2DModel.save_pretrained")
+    try:
+        unet = UNet2DModel.from_pretrained(folder)
+    except (OSError, ValueError, RuntimeError, TypeError) as err:
+        raise CheckpointError(f"cannot load the UNet in {folder}: "
+                              f"{str(err).splitlines()[0][:200]}") from None
+    config = dict(unet.config)
+    schedule = _scheduler_config(folder)
+    classes = (config.get("num_class_embeds") or 1) - 1
+    cfg = RunConfig(name=folder.name, method=DDPMConfig(
+        unet=config, conditional=classes >= 2, **schedule))
+    size = config["sample_size"]
+    info = DataInfo(channels=config["in_channels"],
+                    image_size=size if isinstance(size, int) else size[0],
+                    num_classes=max(classes, 0), class_names=[str(i) for i in range(classes)])
+    method = build_method(cfg.method, info)
+    method.nets["unet"] = unet
+    method.to(device)
+    method.nets.eval().requires_grad_(False)
+    return LoadedRun(folder, cfg, info, method, 0)
+
+
+def _scheduler_config(unet_folder: Path) -> dict[str, object]:
+    """The noise schedule saved beside the UNet (pipeline layout), else DDPM's defaults."""
+    import json
+
+    for candidate in (unet_folder / "scheduler_config.json",
+                      unet_folder.parent / "scheduler" / "scheduler_config.json"):
+        if candidate.is_file():
+            raw = json.loads(candidate.read_text())
+            keys = {"num_train_timesteps": "timesteps", "beta_schedule": "beta_schedule",
+                    "beta_start": "beta_start", "beta_end": "beta_end",
+                    "clip_sample": "clip_sample"}
+            return {ours: raw[theirs] for theirs, ours in keys.items() if theirs in raw}
+    return {}
+
+
+def export_diffusers(run: LoadedRun, out: str | Path) -> Path:
+    """Write a diffusion run as a diffusers pipeline folder (unet/, scheduler/): it loads with
+    `DDPMPipeline.from_pretrained(out)` and back into genlab with `--unet out`."""
+    from diffusers import DDPMPipeline
+
+    if "unet" not in run.method.nets or not hasattr(run.method, "noise"):
+        raise ConfigError(f"{run.path} is a {run.cfg.method.name} run: only ddpm runs export "
+                          "to diffusers")
+    if run.cfg.method.name != "ddpm":
+        raise ConfigError("latent diffusion runs need their VAE: export ddpm runs only")
+    out = Path(out)
+    DDPMPipeline(unet=run.method.nets["unet"], scheduler=run.method.noise).save_pretrained(out)
+    return out

@@ -13,10 +13,13 @@ from genlab.images import class_rows, save_grid, to_uint8
 from genlab.methods import Method
 
 
-def truncate(z: Tensor, psi: float) -> Tensor:
+def truncate(z: Tensor, psi: float, method: Method | None = None) -> Tensor:
     """Truncation trick in z space: pull latents toward their mean (0) by psi in (0, 1]."""
     if not 0 < psi <= 1:
         raise ConfigError(f"truncation psi must be in (0, 1], got {psi}")
+    if psi != 1 and method is not None and not method.truncatable:
+        raise ConfigError(f"truncation does not apply to {method.name} models: drop "
+                          "--truncation")
     return z * psi
 
 
@@ -49,7 +52,7 @@ def generate_images(method: Method, n: int, *, seed: int = 0, labels: Tensor | N
     out = []
     for start in range(0, n, batch_size):
         m = min(batch_size, n - start)
-        z = truncate(method.sample_latents(m, gen), truncation)
+        z = truncate(method.sample_latents(m, gen), truncation, method)
         y = labels[start:start + m].to(method.device) if labels is not None else None
         out.append(to_uint8(method.decode(z, y)))
     return torch.cat(out), labels

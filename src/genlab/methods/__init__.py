@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from genlab.methods.base import DataInfo, Method
+from genlab.methods.diffusion import DDPM
 from genlab.methods.gan import GAN
+from genlab.methods.ldm import LDM
+from genlab.methods.vae import VAE
 
-METHODS: dict[str, type[Method]] = {GAN.name: GAN}
+METHODS: dict[str, type[Method]] = {m.name: m for m in (GAN, VAE, DDPM, LDM)}
 
 
 def build_method(cfg: Any, info: DataInfo) -> Method:

@@ -36,8 +36,12 @@ class Method:
 
     name: ClassVar[str]
     ema_nets: ClassVar[tuple[str, ...]] = ()  # nets the engine keeps an EMA of
+    # config fields naming other runs -> the config field and net their config/weights fill
+    pretrained_runs: ClassVar[dict[str, str]] = {}
     batches_per_step: int = 1  # batches consumed per train_step (e.g. n_critic)
     num_classes: int = 0  # classes the model is conditioned on (0: unconditional)
+    soft_labels: ClassVar[bool] = True  # decode accepts [N, K] label mixtures
+    truncatable: ClassVar[bool] = True  # shrinking z trades diversity for fidelity
 
     def __init__(self, cfg: Any, info: DataInfo) -> None:
         self.cfg = cfg

@@ -1,0 +1,127 @@
+"""CLI commands on trained VAE and diffusion runs: img2img, inpaint, reconstruct, export.
+Registered on `genlab.cli.app`; like the rest of the CLI, they hold no logic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from genlab.cli import (
+    CfgOpt,
+    EtaOpt,
+    SamplerOpt,
+    SeedOpt,
+    StepsOpt,
+    app,
+    out,
+)
+from genlab.errors import ConfigError
+
+if TYPE_CHECKING:
+    from torch import Tensor
+
+    from genlab.generate.load import LoadedRun
+
+LabelOpt = Annotated[str | None, typer.Option(help="class index or name (conditional models)")]
+NOpt = Annotated[int, typer.Option(help="versions to make (a grid when more than one)")]
+OutOpt = Annotated[Path | None, typer.Option("--out", help="PNG to write")]
+
+
+def _save(images: Tensor, path: Path) -> Path:
+    from genlab.images import save_grid, save_image
+
+    if len(images) == 1:
+        return save_image(images[0], path)
+    return save_grid(images, path, nrow=min(8, len(images)))
+
+
+def _load(run: Path) -> LoadedRun:
+    from genlab.generate import load_run
+
+    return load_run(run)
+
+
+@app.command()
+def img2img(
+    run: Annotated[Path, typer.Argument(help="diffusion run folder")],
+    init: Annotated[Path, typer.Option(help="starting image (PNG/JPEG at the model's size)")],
+    strength: Annotated[float, typer.Option(help="0: the input unchanged ... 1: ignore it")]
+    = 0.6,
+    n: NOpt = 1, seed: SeedOpt = 0, label: LabelOpt = None,
+    sampler: SamplerOpt = None, steps: StepsOpt = None, eta: EtaOpt = None, cfg: CfgOpt = None,
+    out_path: OutOpt = None,
+) -> None:
+    """Noise an image part of the way and denoise it back (SDEdit)."""
+    from genlab.generate.edit import img2img as run_img2img
+    from genlab.generate.guidance import configure_sampling
+    from genlab.images import read_image
+
+    if n < 1:
+        raise ConfigError("--n must be at least 1")
+    loaded = _load(run)
+    configure_sampling(loaded, sampler=sampler, steps=steps, eta=eta, cfg=cfg)
+    image = read_image(init, loaded.info.channels)
+    result = run_img2img(loaded, image, strength=strength, n=n, seed=seed, label=label)
+    path = _save(result, out_path or init.with_name(f"{init.stem}-img2img.png"))
+    out.print(f"wrote {path}", highlight=False)
+
+
+@app.command()
+def inpaint(
+    run: Annotated[Path, typer.Argument(help="diffusion run folder")],
+    image: Annotated[Path, typer.Option(help="image to complete")],
+    mask: Annotated[Path, typer.Option(help="same-size mask: white = regenerate, black = "
+                                       "keep")],
+    jumps: Annotated[int, typer.Option(help="RePaint resamplings per span (1: none)")] = 5,
+    jump_length: Annotated[int, typer.Option(help="steps per resampled span")] = 10,
+    steps: Annotated[int, typer.Option(help="denoising steps (of the training T)")] = 100,
+    n: NOpt = 1, seed: SeedOpt = 0, label: LabelOpt = None, cfg: CfgOpt = None,
+    out_path: OutOpt = None,
+) -> None:
+    """Regenerate the masked part of an image (RePaint); every other pixel is kept exactly."""
+    from genlab.generate.edit import inpaint as run_inpaint
+    from genlab.generate.guidance import configure_sampling
+    from genlab.images import read_image
+
+    if n < 1:
+        raise ConfigError("--n must be at least 1")
+    loaded = _load(run)
+    configure_sampling(loaded, cfg=cfg)
+    picture = read_image(image, loaded.info.channels)
+    regen = read_image(mask, 1)[0] > 127
+    result = run_inpaint(loaded, picture, regen, steps=steps, jumps=jumps,
+                         jump_length=jump_length, n=n, seed=seed, label=label)
+    path = _save(result, out_path or image.with_name(f"{image.stem}-inpainted.png"))
+    out.print(f"wrote {path} ({int(regen.sum())} of {regen.numel()} pixels regenerated)",
+              highlight=False)
+
+
+@app.command()
+def reconstruct(
+    run: Annotated[Path, typer.Argument(help="VAE run folder")],
+    n: Annotated[int, typer.Option(help="test images to reconstruct")] = 32,
+    seed: SeedOpt = 0,
+    out_path: OutOpt = None,
+) -> None:
+    """Write test images (odd rows) above their VAE reconstructions (even rows)."""
+    from genlab.evaluation import reconstruction_grid
+
+    if n < 1:
+        raise ConfigError("--n must be at least 1")
+    path = reconstruction_grid(run, n=n, seed=seed, out=out_path)
+    out.print(f"wrote {path}", highlight=False)
+
+
+@app.command()
+def export(
+    run: Annotated[Path, typer.Argument(help="ddpm run folder")],
+    out_dir: Annotated[Path, typer.Option("--out", help="folder to write")],
+) -> None:
+    """Save a DDPM run as a diffusers pipeline folder (DDPMPipeline.from_pretrained loads it)."""
+    from genlab.generate.load import export_diffusers
+
+    path = export_diffusers(_load(run), out_dir)
+    out.print(f"wrote {path} (load with DDPMPipeline.from_pretrained or --unet {path})",
+              highlight=False)

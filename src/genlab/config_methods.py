@@ -1,0 +1,102 @@
+"""Configs of the training methods; `method.name` picks one (a pydantic discriminated union)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class GANConfig(Section):
+    name: Literal["gan"] = Field("gan", description="training method")
+    arch: Literal["mlp", "dcgan"] = Field("dcgan", description="network family: fully connected "
+                                          "(mlp) or convolutional (dcgan)")
+    z_dim: int = Field(100, ge=1, description="size of the noise vector z")
+    g_width: int = Field(64, ge=4, description="generator width (channels of its last layer)")
+    d_width: int = Field(64, ge=4, description="discriminator width (channels of its first layer)")
+    d_norm: Literal["batch", "layer", "instance", "none"] = Field(
+        "batch", description="normalisation in the discriminator (WGAN-GP needs no batch norm)")
+    d_dropout: float = Field(0.0, ge=0, lt=1, description="dropout in the mlp discriminator")
+    conditional: bool = Field(False, description="condition both nets on the class label")
+    cond: Literal["concat", "projection"] = Field(
+        "concat", description="how the discriminator sees the label: class maps appended as "
+        "channels, or a projection head")
+    loss: Literal["bce", "bce-saturating", "hinge", "lsgan", "wasserstein"] = Field(
+        "bce", description="adversarial loss; bce uses the non-saturating generator loss")
+    real_label: float = Field(1.0, gt=0, le=1, description="target for real images in bce "
+                              "(0.9 = one-sided label smoothing)")
+    n_critic: int = Field(1, ge=1, description="discriminator updates per generator update")
+    clip: float | None = Field(None, gt=0, description="clip critic weights to [-c, c] after "
+                               "each update (WGAN)")
+    gp_weight: float = Field(0.0, ge=0, description="gradient penalty weight lambda (WGAN-GP: 10)")
+    optimizer: Literal["adam", "rmsprop"] = Field("adam", description="optimiser of both nets")
+    lr_g: float = Field(2e-4, gt=0, description="generator learning rate")
+    lr_d: float = Field(2e-4, gt=0, description="discriminator learning rate")
+    betas: tuple[float, float] = Field((0.5, 0.999), description="Adam betas")
+
+
+class VAEConfig(Section):
+    name: Literal["vae"] = Field("vae", description="training method")
+    latent: Literal["vector", "spatial"] = Field(
+        "vector", description="a z vector (sampling, interpolation) or a C x h x w latent map "
+        "(the autoencoder of latent diffusion)")
+    z_dim: int = Field(32, ge=1, description="size of z (latent=vector)")
+    z_channels: int = Field(4, ge=1, description="channels of the latent map (latent=spatial)")
+    width: int = Field(32, ge=4, description="channels of the first encoder layer (doubling "
+                       "at each downsampling)")
+    downsamples: int = Field(2, ge=1, le=5, description="stride-2 stages: the latent map is "
+                             "image_size / 2^downsamples on a side")
+    beta: float = Field(1.0, ge=0, description="weight of the KL term (beta-VAE)")
+    recon: Literal["mse", "l1"] = Field("mse", description="reconstruction loss, summed over "
+                                        "pixels")
+    lr: float = Field(1e-3, gt=0, description="Adam learning rate")
+
+
+class DDPMConfig(Section):
+    name: Literal["ddpm"] = Field("ddpm", description="training method")
+    channels: tuple[int, ...] = Field((32, 64, 64), min_length=1, description="UNet block "
+                                      "widths; every block but the last halves the resolution")
+    attention: tuple[bool, ...] = Field((False, True, True), min_length=1, description="self-"
+                                        "attention in each block (same length as channels)")
+    layers_per_block: int = Field(2, ge=1, description="ResNet layers per UNet block")
+    norm_groups: int = Field(8, ge=1, description="GroupNorm groups (divides every width)")
+    unet: dict[str, Any] | None = Field(None, description="raw diffusers UNet2DModel config "
+                                        "(overrides the fields above; set by --unet folders)")
+    conditional: bool = Field(False, description="condition on the class label (with label "
+                              "dropout, so classifier-free guidance works)")
+    p_uncond: float = Field(0.1, ge=0, lt=1, description="probability of dropping the label "
+                            "in training (conditional only)")
+    timesteps: int = Field(1000, ge=2, description="diffusion steps T in training")
+    beta_schedule: Literal["linear", "scaled_linear", "squaredcos_cap_v2"] = Field(
+        "linear", description="noise schedule (diffusers names)")
+    beta_start: float = Field(1e-4, gt=0, description="first beta (linear schedules)")
+    beta_end: float = Field(0.02, gt=0, description="last beta (linear schedules)")
+    clip_sample: bool = Field(True, description="clip predicted clean images to [-1, 1] when "
+                              "sampling")
+    lr: float = Field(1e-3, gt=0, description="AdamW learning rate")
+    warmup: int = Field(200, ge=0, description="steps of linear learning-rate warm-up")
+    sampler: Literal["ddpm", "ddim", "dpm"] = Field("ddim", description="default sampler")
+    sample_steps: int = Field(50, ge=1, description="default sampling steps")
+    eta: float = Field(0.0, ge=0, description="DDIM eta (0: deterministic)")
+    cfg: float = Field(3.0, ge=0, description="default classifier-free guidance scale "
+                       "(conditional only; 1 = plain conditional)")
+
+
+class LDMConfig(DDPMConfig):
+    name: Literal["ldm"] = Field("ldm", description="training method")  # type: ignore[assignment]
+    vae_run: str | None = Field(None, description="run folder of the frozen genlab VAE "
+                                "(latent=spatial) whose latents the UNet learns")
+    vae: VAEConfig | None = Field(None, description="that VAE's config (filled from vae_run; "
+                                  "kept so the run samples without the VAE folder)")
+    clip_sample: bool = Field(False, description="latents are not bounded: no clipping")
+    channels: tuple[int, ...] = Field((64, 128), min_length=1, description="UNet block widths")
+    attention: tuple[bool, ...] = Field((False, True), min_length=1, description="self-"
+                                        "attention in each block")
+
+
+MethodConfig = Annotated[GANConfig | VAEConfig | DDPMConfig | LDMConfig,
+                         Field(discriminator="name")]

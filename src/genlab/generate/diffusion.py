@@ -1,0 +1,129 @@
+"""Diffusion sampling as plain functions around diffusers schedulers.
+
+`eps_fn(x, t)` is any noise predictor (a UNet with classifier-free guidance folded in);
+`guide(x0) -> [N]` is any differentiable loss on the predicted clean images, whose gradient
+steers sampling (loss guidance).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from diffusers import (
+    DDIMScheduler,
+    DDPMScheduler,
+    DPMSolverMultistepScheduler,
+    RePaintScheduler,
+)
+from torch import Tensor
+
+from genlab.errors import ConfigError
+
+EpsFn = Callable[[Tensor, Tensor], Tensor]
+Guide = Callable[[Tensor], Tensor]
+SAMPLERS = ("ddpm", "ddim", "dpm")
+
+
+def make_scheduler(kind: str, train_config: dict[str, Any]) -> Any:
+    """A fresh sampler scheduler sharing the training noise schedule.
+
+    DDIM uses trailing timestep spacing: the default "leading"/"linspace" spacing never starts
+    at the last training step and has an off-by-one in its previous timestep.
+    """
+    if kind == "ddpm":
+        return DDPMScheduler.from_config(train_config)
+    if kind == "ddim":
+        return DDIMScheduler.from_config(train_config, timestep_spacing="trailing")
+    if kind == "dpm":
+        return DPMSolverMultistepScheduler.from_config(train_config, timestep_spacing="trailing")
+    raise ConfigError(f"unknown sampler {kind!r}: use one of {', '.join(SAMPLERS)}")
+
+
+def predicted_x0(x: Tensor, eps: Tensor, alpha_bar: Tensor) -> Tensor:
+    """x0 implied by x_t and the predicted noise: (x_t - sqrt(1 - a) eps) / sqrt(a)."""
+    return (x - (1 - alpha_bar).sqrt() * eps) / alpha_bar.sqrt()
+
+
+def guided(eps_fn: EpsFn, guide: Guide | None, scale: float, alphas_cumprod: Tensor) -> EpsFn:
+    """Fold loss guidance into the noise prediction (classifier guidance with log p = -loss):
+    eps' = eps + scale * sqrt(1 - a) * d loss(x0_hat) / d x_t, the noise held fixed."""
+    if guide is None or scale == 0:
+        return eps_fn
+
+    def eps_guided(x: Tensor, t: Tensor) -> Tensor:
+        eps = eps_fn(x, t)
+        a = alphas_cumprod.to(x.device)[t].float()
+        with torch.enable_grad():
+            xg = x.detach().float().requires_grad_(True)
+            loss = guide(predicted_x0(xg, eps.detach().float(), a)).sum()
+            (grad,) = torch.autograd.grad(loss, xg)
+        return eps + scale * (1 - a).sqrt() * grad.to(eps.dtype)
+
+    return eps_guided
+
+
+def _step_kwargs(scheduler: Any, eta: float, generator: torch.Generator | None) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"generator": generator}
+    if isinstance(scheduler, DDIMScheduler):
+        kwargs["eta"] = eta
+    return kwargs
+
+
+@torch.no_grad()
+def sample_loop(eps_fn: EpsFn, x: Tensor, scheduler: Any, *, steps: int, eta: float = 0.0,
+                generator: torch.Generator | None = None, start: float = 1.0,
+                init: Tensor | None = None,
+                on_step: Callable[[int, int], None] | None = None) -> Tensor:
+    """Denoise x (noise at the first timestep) over `steps` sampler steps.
+
+    img2img: with `init` images and `start` = strength in (0, 1], `init` is noised to the
+    level of the first of the last round(strength * steps) timesteps and only those run.
+    """
+    scheduler.set_timesteps(steps, device=x.device)
+    timesteps = scheduler.timesteps
+    if init is not None:
+        keep = round(start * len(timesteps))
+        if keep == 0:
+            return init.clone()
+        timesteps = timesteps[len(timesteps) - keep:]
+        if hasattr(scheduler, "set_begin_index"):
+            scheduler.set_begin_index(len(scheduler.timesteps) - keep)
+        x = scheduler.add_noise(init, x, timesteps[:1].repeat(len(x)))
+    else:
+        x = x * scheduler.init_noise_sigma
+    kwargs = _step_kwargs(scheduler, eta, generator)
+    for i, t in enumerate(timesteps):
+        tt = t.expand(len(x))
+        eps = eps_fn(scheduler.scale_model_input(x, t), tt)
+        x = scheduler.step(eps, t, x, **kwargs).prev_sample
+        if on_step is not None:
+            on_step(i + 1, len(timesteps))
+    return x
+
+
+@torch.no_grad()
+def repaint(eps_fn: EpsFn, image: Tensor, keep: Tensor, train_config: dict[str, Any], *,
+            steps: int, jumps: int = 10, jump_length: int = 10,
+            generator: torch.Generator | None = None, eta: float = 1.0,
+            on_step: Callable[[int, int], None] | None = None) -> Tensor:
+    """RePaint inpainting (Lugmayr et al. 2022): at every step the known pixels (keep = 1) come
+    from the noised input, the rest from the model; `jumps` resamplings of each span of
+    `jump_length` steps let the two agree."""
+    scheduler = RePaintScheduler.from_config(train_config, eta=eta)
+    scheduler.set_timesteps(steps, jump_length=jump_length, jump_n_sample=jumps,
+                           device=image.device)
+    x = torch.randn(image.shape, generator=generator, device=image.device, dtype=image.dtype)
+    t_last = scheduler.timesteps[0] + 1
+    total = len(scheduler.timesteps)
+    for i, t in enumerate(scheduler.timesteps):
+        if t < t_last:
+            eps = eps_fn(x, t.expand(len(x)))
+            x = scheduler.step(eps, t, x, image, keep, generator=generator).prev_sample
+        else:  # jump back up: re-noise by one step
+            x = scheduler.undo_step(x, t_last, generator=generator)
+        t_last = t
+        if on_step is not None:
+            on_step(i + 1, total)
+    return x

@@ -1,0 +1,170 @@
+"""DDPM (Ho et al. 2020): a diffusers UNet2DModel trained to predict the noise, optionally
+class-conditional with label dropout (Ho & Salimans 2022) so classifier-free guidance works.
+Sampling (DDPM, DDIM, DPM-Solver; guidance) lives in `genlab.generate.diffusion`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import torch
+from diffusers import DDPMScheduler
+from torch import Tensor
+
+from genlab.config_methods import DDPMConfig
+from genlab.errors import ConfigError
+from genlab.losses import epsilon_loss
+from genlab.methods.base import DataInfo, Method, StepContext
+from genlab.nets.unet import build_unet, unet_config
+
+
+@dataclass(frozen=True)
+class SamplingOptions:
+    """How `decode` turns noise into images (set per call site: CLI, bench, API)."""
+
+    sampler: str = "ddim"
+    steps: int = 50
+    eta: float = 0.0
+    cfg: float = 3.0
+    guide: Any = None  # callable: predicted clean images [N, C, H, W] -> loss [N]
+    guide_scale: float = 1.0
+
+
+class DDPM(Method):
+    name = "ddpm"
+    ema_nets = ("unet",)
+    soft_labels = False
+    truncatable = False  # z is the starting noise: shrinking it is not the truncation trick
+
+    def __init__(self, cfg: DDPMConfig, info: DataInfo) -> None:
+        super().__init__(cfg, info)
+        if cfg.conditional and info.num_classes < 2:
+            raise ConfigError("method.conditional=true needs a labelled dataset with at least "
+                              "two classes: pick another dataset or set method.conditional=false")
+        self.num_classes = info.num_classes if cfg.conditional else 0
+        channels, size = self.space()
+        config = dict(cfg.unet) if cfg.unet else self._unet_config(channels, size)
+        if config.get("in_channels") != channels or config.get("sample_size") not in (size, None):
+            raise ConfigError(f"the UNet takes {config.get('in_channels')} x "
+                              f"{config.get('sample_size')} px inputs but the data is "
+                              f"{channels} x {size}: set data.image_size or pick another UNet")
+        self.nets["unet"] = build_unet(config)
+        self.unet_config = dict(self.nets["unet"].config)
+        self.noise = DDPMScheduler(num_train_timesteps=cfg.timesteps,
+                                   beta_schedule=cfg.beta_schedule, beta_start=cfg.beta_start,
+                                   beta_end=cfg.beta_end, clip_sample=cfg.clip_sample)
+        self.optimizers = {"unet": torch.optim.AdamW(self.nets["unet"].parameters(), lr=cfg.lr,
+                                                     weight_decay=0.0)}
+        self.sampling = SamplingOptions(cfg.sampler, cfg.sample_steps, cfg.eta, cfg.cfg)
+
+    def space(self) -> tuple[int, int]:
+        """Channels and side of what the UNet denoises (images here, latents in LDM)."""
+        return self.info.channels, self.info.image_size
+
+    def _unet_config(self, channels: int, size: int) -> dict[str, Any]:
+        cfg = self.cfg
+        try:
+            return unet_config(channels=channels, image_size=size, widths=cfg.channels,
+                               attention=cfg.attention, layers_per_block=cfg.layers_per_block,
+                               norm_groups=cfg.norm_groups,
+                               num_class_embeds=self.num_classes + 1 if self.num_classes
+                               else None)
+        except ValueError as err:
+            raise ConfigError(f"method: {err}") from None
+
+    def configure_sampling(self, **options: Any) -> None:
+        """Change sampling options (None values keep the current ones)."""
+        self.sampling = replace(self.sampling, **{k: v for k, v in options.items()
+                                                  if v is not None})
+
+    # ----- training ------------------------------------------------------------------------
+    def _warmup(self) -> None:
+        """Linear learning-rate warm-up, counted by the optimiser's own step (exact on resume)."""
+        opt = self.optimizers["unet"]
+        first = opt.param_groups[0]["params"][0]
+        done = int(opt.state[first]["step"]) if "step" in opt.state.get(first, {}) else 0
+        for group in opt.param_groups:
+            group["lr"] = self.cfg.lr * min(1.0, (done + 1) / max(self.cfg.warmup, 1))
+
+    def to_space(self, images: Tensor) -> Tensor:
+        """What the UNet denoises for these images (identity here; VAE latents in LDM)."""
+        return images
+
+    def from_space(self, x: Tensor) -> Tensor:
+        return x
+
+    def train_step(self, batch: dict[str, Tensor], ctx: StepContext) -> dict[str, Tensor]:
+        x0 = self.to_space(batch["image"])
+        noise = torch.randn_like(x0)
+        t = torch.randint(0, self.cfg.timesteps, (len(x0),), device=x0.device)
+        xt = self.noise.add_noise(x0, noise, t)
+        labels = None
+        if self.num_classes:
+            drop = torch.rand(len(x0), device=x0.device) < self.cfg.p_uncond
+            labels = torch.where(drop, self.num_classes, batch["label"])
+        loss = epsilon_loss(self.nets["unet"](xt, t, class_labels=labels).sample, noise)
+        self._warmup()
+        ctx.update("unet", loss)
+        return {"loss": loss.detach()}
+
+    # ----- sampling ------------------------------------------------------------------------
+    def sample_latents(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        channels, size = self.space()
+        return torch.randn(n, channels, size, size, generator=generator, device=self.device)
+
+    def eps_fn(self, labels: Tensor | None, cfg_scale: float) -> Any:
+        """Noise predictor for these labels with classifier-free guidance folded in:
+        eps = eps_uncond + s * (eps_cond - eps_uncond) (s = 1: conditional, 0: unconditional)."""
+        unet = self.nets["unet"]
+        if not self.num_classes:
+            if labels is not None:
+                raise ConfigError("this model is not conditional: drop --label")
+            return lambda x, t: unet(x, t).sample
+        if labels is None:
+            raise ConfigError("this model is conditional: pass class labels (--label)")
+        if labels.dim() != 1:
+            raise ConfigError("diffusion models take class indices, not soft labels")
+        null = torch.full_like(labels, self.num_classes)
+        if cfg_scale == 1:
+            return lambda x, t: unet(x, t, class_labels=labels).sample
+        if cfg_scale == 0:
+            return lambda x, t: unet(x, t, class_labels=null).sample
+
+        def eps(x: Tensor, t: Tensor) -> Tensor:
+            both = unet(torch.cat([x, x]), torch.cat([t, t]),
+                        class_labels=torch.cat([labels, null])).sample
+            cond, uncond = both.chunk(2)
+            return uncond + cfg_scale * (cond - uncond)
+
+        return eps
+
+    def denoise(self, z: Tensor, labels: Tensor | None = None, *,
+                generator: torch.Generator | None = None, init: Tensor | None = None,
+                strength: float = 1.0, on_step: Any = None) -> Tensor:
+        """Run the configured sampler from noise z (or img2img from `init` images)."""
+        from genlab.generate.diffusion import guided, make_scheduler, sample_loop
+
+        opts = self.sampling
+        scheduler = make_scheduler(opts.sampler, dict(self.noise.config))
+        eps = guided(self.eps_fn(labels, opts.cfg), self._space_guide(opts.guide),
+                     opts.guide_scale, self.noise.alphas_cumprod)
+        start = self.to_space(init) if init is not None else None
+        x = sample_loop(eps, z, scheduler, steps=opts.steps, eta=opts.eta, generator=generator,
+                        start=strength, init=start, on_step=on_step)
+        return self.from_space(x).clamp(-1, 1)
+
+    def _space_guide(self, guide: Any) -> Any:
+        """A guide on images, applied to what the UNet denoises."""
+        if guide is None:
+            return None
+        return lambda x0: guide(self.from_space(x0))
+
+    def decode(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+        return self.denoise(z, labels, generator=noise_generator(z))
+
+
+def noise_generator(z: Tensor) -> torch.Generator:
+    """A generator for the sampler's fresh noise, seeded from the starting noise itself: the
+    same z (same --seed) gives the same images, whatever else used the global RNG."""
+    seed = int(z.detach().flatten()[:64].double().abs().sum().item() * 1e6) % (2**63 - 1)
+    return torch.Generator(device=z.device).manual_seed(seed)
