@@ -15,8 +15,21 @@ TINY = [
 ]
 
 
-def tiny(tmp_path: Path, *extra: str) -> list[str]:
-    return [*TINY, f"train.out_dir={tmp_path / 'runs'}", *extra]
+# Tiny nets per method (TINY's method keys are the GAN's).
+TINY_METHOD = {
+    "vae": ["method.width=8", "method.z_dim=8", "method.downsamples=2"],
+    "ddpm": ["method.channels=[8,16]", "method.attention=[false,true]",
+             "method.layers_per_block=1", "method.norm_groups=4", "method.sample_steps=2",
+             "method.warmup=2"],
+}
+
+
+def tiny(tmp_path: Path, *extra: str, method: str = "gan") -> list[str]:
+    """Small data and training settings; `method` picks tiny nets for that method."""
+    common = [k for k in TINY if not k.startswith("method.")]
+    nets = [k for k in TINY if k.startswith("method.")] if method == "gan" else [
+        f"method.name={method}", *TINY_METHOD["ddpm" if method == "ldm" else method]]
+    return [*common, *nets, f"train.out_dir={tmp_path / 'runs'}", *extra]
 
 
 def subprocess_env() -> dict[str, str]:

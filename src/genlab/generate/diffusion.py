@@ -54,7 +54,7 @@ def guided(eps_fn: EpsFn, guide: Guide | None, scale: float, alphas_cumprod: Ten
 
     def eps_guided(x: Tensor, t: Tensor) -> Tensor:
         eps = eps_fn(x, t)
-        a = alphas_cumprod.to(x.device)[t].float()
+        a = alphas_cumprod.to(x.device)[t].float().view(-1, *([1] * (x.dim() - 1)))
         with torch.enable_grad():
             xg = x.detach().float().requires_grad_(True)
             loss = guide(predicted_x0(xg, eps.detach().float(), a)).sum()

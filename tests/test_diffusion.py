@@ -1,0 +1,244 @@
+"""Diffusion: DDPM training and samplers, guidance, img2img, inpainting, diffusers folders,
+fine-tuning and latent diffusion."""
+
+import json
+import shutil
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import ROOT, TINY_METHOD, run_cli, tiny
+from genlab import train
+from genlab.config import load_config
+from genlab.errors import ConfigError
+from genlab.generate import load_run
+from genlab.generate.diffusion import guided, make_scheduler, predicted_x0
+from genlab.generate.edit import img2img, inpaint
+from genlab.methods import DataInfo
+from genlab.methods.diffusion import DDPM
+
+SHAPES = ["data.shapes.label=shape"]
+
+
+@pytest.fixture(scope="module")
+def ddpm_run(tmp_path_factory):
+    """A tiny class-conditional DDPM on 16 px shapes (3 classes), trained for 3 steps."""
+    out = tmp_path_factory.mktemp("ddpm")
+    cfg = load_config(ROOT / "configs" / "ddpm-shapes.yaml",
+                      tiny(out, *SHAPES, "train.steps=3", "name=ddpm", method="ddpm"))
+    return train(cfg, show_progress=False).run_dir
+
+
+def _image(size=16, seed=0):
+    return torch.randint(0, 256, (3, size, size), generator=torch.Generator().manual_seed(seed),
+                         dtype=torch.uint8)
+
+
+def test_ddpm_run_samples_every_sampler(ddpm_run):
+    run = load_run(ddpm_run)
+    assert run.conditional and run.info.num_classes == 3
+    for sampler in ("ddpm", "ddim", "dpm"):
+        run.method.configure_sampling(sampler=sampler, steps=3)
+        images = run.sample(4, seed=1)
+        assert images.shape == (4, 3, 16, 16) and images.abs().max() <= 1
+        assert torch.equal(images, run.sample(4, seed=1))  # same seed, same images
+    assert not torch.equal(run.sample(4, seed=1), run.sample(4, seed=2))
+
+
+def test_ddim_uses_trailing_timesteps():
+    config = dict(DDPM(load_config(None, ["method.name=ddpm"]).method,
+                       DataInfo(1, 16)).noise.config)
+    ddim = make_scheduler("ddim", config)
+    ddim.set_timesteps(10)
+    # trailing spacing starts at the last training step: 999, 899, ..., 99
+    assert ddim.timesteps.tolist() == list(range(999, 0, -100))
+    with pytest.raises(ConfigError):
+        make_scheduler("euler", config)
+
+
+class _StubUNet(torch.nn.Module):
+    """eps = the class index everywhere (null class = 3), so guidance is arithmetic."""
+
+    def forward(self, x, t, class_labels=None):
+        value = class_labels.float().view(-1, 1, 1, 1) if class_labels is not None else 0.0
+        return SimpleNamespace(sample=torch.zeros_like(x) + value)
+
+
+def test_classifier_free_guidance_combines_cond_and_uncond():
+    info = DataInfo(3, 16, num_classes=3, class_names=["a", "b", "c"])
+    method = DDPM(load_config(None, ["method.name=ddpm", "method.conditional=true",
+                                     *TINY_METHOD["ddpm"]]).method, info)
+    method.nets["unet"] = _StubUNet()
+    x, t, labels = torch.zeros(2, 3, 16, 16), torch.tensor([5, 5]), torch.tensor([1, 1])
+    # uncond (null = 3) + s * (cond - uncond) = 3 + 2.5 * (1 - 3) = -2
+    assert torch.allclose(method.eps_fn(labels, 2.5)(x, t), torch.full_like(x, -2.0))
+    assert torch.allclose(method.eps_fn(labels, 1.0)(x, t), torch.full_like(x, 1.0))
+    assert torch.allclose(method.eps_fn(labels, 0.0)(x, t), torch.full_like(x, 3.0))
+    with pytest.raises(ConfigError):
+        method.eps_fn(None, 3.0)
+
+
+def test_loss_guidance_matches_the_closed_form():
+    """guide = 0.5 ||x0 - c||^2 with eps = 0: x0_hat = x / sqrt(a), so
+    eps' = s * sqrt(1 - a) * (x0_hat - c) / sqrt(a)."""
+    alphas = torch.linspace(0.99, 0.01, 1000)
+    c, s = 0.3, 2.0
+    eps = guided(lambda x, t: torch.zeros_like(x),
+                 lambda x0: 0.5 * (x0 - c).pow(2).flatten(1).sum(1), s, alphas)
+    x, t = torch.randn(2, 1, 4, 4), torch.tensor([100, 700])
+    a = alphas[t].view(-1, 1, 1, 1)
+    expected = s * (1 - a).sqrt() * (x / a.sqrt() - c) / a.sqrt()
+    assert torch.allclose(eps(x, t), expected, atol=1e-5)
+    assert torch.allclose(predicted_x0(x, torch.zeros_like(x), a), x / a.sqrt())
+
+
+def test_img2img_strength_zero_returns_the_input(ddpm_run):
+    run = load_run(ddpm_run)
+    run.method.configure_sampling(steps=4)
+    image = _image()
+    assert torch.equal(img2img(run, image, strength=0.0, label="circle")[0], image)
+    changed = img2img(run, image, strength=0.5, label="circle", n=2)
+    assert changed.shape == (2, 3, 16, 16) and not torch.equal(changed[0], image)
+    with pytest.raises(ConfigError):
+        img2img(run, image, strength=1.5, label="circle")
+
+
+def test_inpainting_keeps_every_unmasked_pixel(ddpm_run):
+    run = load_run(ddpm_run)
+    image = _image()
+    mask = torch.zeros(16, 16, dtype=torch.bool)
+    mask[4:12, 2:9] = True
+    out = inpaint(run, image, mask, steps=20, jumps=2, jump_length=5, label=1, n=2)
+    assert out.dtype == torch.uint8 and out.shape == (2, 3, 16, 16)
+    assert torch.equal(out[:, :, ~mask], image[:, ~mask].expand(2, -1, -1))
+    assert (out[:, :, mask] != image[:, mask]).float().mean() > 0.5  # the hole is redrawn
+    with pytest.raises(ConfigError):
+        inpaint(run, image, mask[:8], label=1)
+
+
+def test_cli_inpaint_and_img2img_files(ddpm_run, tmp_path, capsys):
+    image = _image()
+    Image.fromarray(image.permute(1, 2, 0).numpy()).save(tmp_path / "in.png")
+    mask = torch.zeros(16, 16, dtype=torch.uint8)
+    mask[:, 8:] = 255
+    Image.fromarray(mask.numpy()).save(tmp_path / "mask.png")
+    code, out, err = run_cli(["inpaint", ddpm_run, "--image", tmp_path / "in.png", "--mask",
+                              tmp_path / "mask.png", "--steps", "10", "--jumps", "1",
+                              "--label", "square", "--out", tmp_path / "out.png"], capsys)
+    assert code == 0, err
+    result = torch.from_numpy(np.array(Image.open(tmp_path / "out.png")))
+    assert torch.equal(result[:, :8], image.permute(1, 2, 0)[:, :8])
+    code, out, err = run_cli(["img2img", ddpm_run, "--init", tmp_path / "in.png", "--strength",
+                              "0", "--label", "0", "--out", tmp_path / "same.png"], capsys)
+    assert code == 0, err
+    same = torch.from_numpy(np.array(Image.open(tmp_path / "same.png")))
+    assert torch.equal(same, image.permute(1, 2, 0))
+
+
+def test_a_diffusers_unet_folder_loads_and_samples(tmp_path, capsys):
+    from diffusers import UNet2DModel
+
+    torch.manual_seed(0)
+    unet = UNet2DModel(sample_size=16, in_channels=3, out_channels=3,
+                       block_out_channels=(8, 16), down_block_types=("DownBlock2D",
+                                                                     "AttnDownBlock2D"),
+                       up_block_types=("AttnUpBlock2D", "UpBlock2D"), layers_per_block=1,
+                       norm_num_groups=4)
+    unet.save_pretrained(tmp_path / "unet")
+    from genlab.generate.load import load_unet_folder
+
+    run = load_unet_folder(tmp_path / "unet")
+    loaded = run.method.nets["unet"].state_dict()
+    assert all(torch.equal(v, loaded[k]) for k, v in unet.state_dict().items())
+    code, out, err = run_cli(["sample", "--unet", tmp_path / "unet", "--n", "4", "--steps", "2",
+                              "--out", tmp_path / "s.png"], capsys)
+    assert code == 0, err
+    assert Image.open(tmp_path / "s.png").size == (2 + 4 * 18, 2 + 18)
+
+
+def test_export_loads_in_diffusers_and_back(ddpm_run, tmp_path, capsys):
+    from diffusers import DDPMPipeline
+
+    code, out, err = run_cli(["export", ddpm_run, "--out", tmp_path / "pipe"], capsys)
+    assert code == 0, err
+    pipe = DDPMPipeline.from_pretrained(tmp_path / "pipe")
+    assert pipe.scheduler.config.num_train_timesteps == 1000
+    from genlab.generate.load import load_unet_folder
+
+    back = load_unet_folder(tmp_path / "pipe")
+    run = load_run(ddpm_run)
+    for r in (run, back):
+        r.method.configure_sampling(steps=2)
+    labels = torch.tensor([0, 1])
+    assert torch.equal(run.sample(2, seed=3, labels=labels), back.sample(2, seed=3, labels=labels))
+
+
+def test_init_from_reports_loaded_reshaped_and_new(ddpm_run, tmp_path):
+    cfg = load_config(ROOT / "configs" / "ddpm-shapes.yaml",
+                      tiny(tmp_path, "data.shapes.label=shape_colour", "train.steps=1",
+                           "name=ft", method="ddpm"))
+    from genlab.engine.trainer import Trainer
+
+    trainer = Trainer(cfg, init_from=ddpm_run, show_progress=False)
+    report = json.loads((trainer.run_dir / "init_from.json").read_text())
+    assert report["reshaped"] == ["unet.class_embedding.weight"]
+    assert len(report["loaded"]) > 50 and report["new"] == [] and report["unused"] == []
+    source = load_run(ddpm_run).method.nets.state_dict()
+    target = trainer.method.nets.state_dict()
+    assert torch.equal(target["unet.conv_in.weight"], source["unet.conv_in.weight"])
+    assert torch.equal(target["unet.class_embedding.weight"][:4],
+                       source["unet.class_embedding.weight"])
+
+
+def test_latent_diffusion_on_a_frozen_vae(tmp_path, capsys):
+    vae = train(load_config(ROOT / "configs" / "vae-latent.yaml", tiny(
+        tmp_path, "data.name=shapes", "train.steps=2", "name=vae", "method.downsamples=1",
+        "method.z_channels=4", method="vae")), show_progress=False).run_dir
+    ldm = train(load_config(ROOT / "configs" / "ldm.yaml", tiny(
+        tmp_path, *SHAPES, "train.steps=2", "name=ldm", f"method.vae_run={vae}",
+        method="ldm")), show_progress=False).run_dir
+    run = load_run(ldm)
+    assert run.cfg.method.vae is not None and run.cfg.method.vae.latent == "spatial"
+    assert run.method.nets["latent"].scale > 0
+    vae_weights = load_run(vae).method.nets["decoder"].state_dict()
+    assert all(torch.equal(v, run.method.nets["vae"]["decoder"].state_dict()[k])
+               for k, v in vae_weights.items())  # frozen: still the VAE's weights
+    shutil.rmtree(vae)  # the LDM run is self-contained
+    images = load_run(ldm).sample(3, seed=0)
+    assert images.shape == (3, 3, 16, 16)
+    code, out, err = run_cli(["train", ROOT / "configs" / "ldm.yaml", *sum(
+        (["--set", k] for k in tiny(tmp_path, f"method.vae_run={ldm}", method="ldm")), [])],
+        capsys)
+    assert code == 2 and "must be a vae run" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--sampler", "euler"], "unknown sampler"),
+    (["--cfg", "-1"], "--cfg"),
+    (["--truncation", "0.5"], "truncation does not apply"),
+])
+def test_bad_sampling_options_are_one_line_errors(ddpm_run, capsys, args, message):
+    code, out, err = run_cli(["sample", ddpm_run, "--n", "2", *args], capsys)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_sampler_options_on_a_gan_run_are_an_error(trained_run, capsys):
+    code, out, err = run_cli(["sample", trained_run, "--steps", "10"], capsys)
+    assert code == 2 and "apply to diffusion runs" in err
+    code, out, err = run_cli(["sample"], capsys)
+    assert code == 2 and "--unet" in err
+
+
+def test_guide_spec_errors(ddpm_run):
+    from genlab.generate.guidance import parse_guide
+
+    with pytest.raises(ConfigError, match="unknown guide"):
+        parse_guide("clip:a cat", load_run(ddpm_run))
+
+
+def test_unet_sizes_are_checked():
+    with pytest.raises(ConfigError, match="not divisible"):
+        DDPM(load_config(None, ["method.name=ddpm"]).method, DataInfo(1, 30))
