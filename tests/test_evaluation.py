@@ -168,3 +168,24 @@ def test_bench_gan_workers_run_side_by_side(tmp_path, capsys):
     for method in ("dcgan", "wgan"):
         assert json.loads((raw / f"{method}-s0.json").read_text())["threads"] == share
     assert "--workers 2" in (tmp_path / "results" / "gan-shapes.md").read_text()
+
+
+@pytest.mark.parametrize("method", ["vae", "ddpm"])
+def test_eval_works_on_vae_and_diffusion_runs(tmp_path, capsys, method):
+    from genlab import train
+    from genlab.config import load_config
+
+    config = {"vae": "vae", "ddpm": "ddpm-shapes"}[method]
+    cfg = load_config(ROOT / "configs" / f"{config}.yaml",
+                      tiny(tmp_path, "data.name=shapes", "data.shapes.label=shape",
+                           "train.steps=2", method=method))
+    run_dir = train(cfg, show_progress=False).run_dir
+    extra = ["--steps", "2", "--cfg", "2"] if method == "ddpm" else []
+    code, stdout, err = run_cli(["eval", run_dir, "--n", "32", "--out", tmp_path / "ev",
+                                 *extra], capsys)
+    assert code == 0, err
+    payload = json.loads((tmp_path / "ev" / "eval.json").read_text())
+    assert payload["generated"]["fid"] > payload["floor"]["fid"]
+    if method == "ddpm":
+        assert payload["protocol"]["steps"] == 2 and payload["protocol"]["cfg"] == 2
+        assert "cond_acc" in payload["generated"]
