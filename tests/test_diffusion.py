@@ -242,3 +242,25 @@ def test_guide_spec_errors(ddpm_run):
 def test_unet_sizes_are_checked():
     with pytest.raises(ConfigError, match="not divisible"):
         DDPM(load_config(None, ["method.name=ddpm"]).method, DataInfo(1, 30))
+
+
+def test_bench_diffusion_smoke(tmp_path, capsys, monkeypatch):
+    """The diffusion benchmark pipeline at a toy budget: training, rows, page; then resume."""
+    monkeypatch.setenv("GENLAB_CACHE", str(tmp_path / "cache"))
+    args = ["bench", "diffusion", "--data", "shapes", "--minutes", "0.01", "--n", "24",
+            "--config", "ddpm-shapes", "--steps", "2,3", "--ddpm-steps", "4", "--cfgs", "0,2",
+            "--runs", tmp_path / "runs", "--out", tmp_path / "results"]
+    for item in tiny(tmp_path, *SHAPES, method="ddpm"):
+        if not item.startswith(("train.out_dir", "train.steps")):
+            args += ["--set", item]
+    code, out, err = run_cli(args, capsys)
+    assert code == 0, err
+    page = (tmp_path / "results" / "diffusion-shapes.md").read_text()
+    assert "| ddpm | 4 |" in page and "| ddim | 3 |" in page and "| dpm | 2 |" in page
+    assert "Classifier-free guidance" in page and "DDIM paper" in page
+    raw = tmp_path / "results" / "diffusion-shapes" / "raw"
+    row = json.loads((raw / "cfg-2.json").read_text())
+    assert row["cfg"] == 2 and 0 <= row["cond_acc"] <= 1 and row["seconds_per_image"] > 0
+    assert (raw.parent / row["grid"]).is_file()
+    code, out, err = run_cli(args, capsys)
+    assert code == 0 and "trained earlier" in out + err and "done earlier" in out + err

@@ -267,6 +267,38 @@ def bench_gan_cmd(
     out.print(f"wrote {page}", highlight=False)
 
 
+@bench_app.command("diffusion")
+def bench_diffusion_cmd(
+    data: Annotated[str, typer.Option(help="labelled dataset")] = "fashion-mnist",
+    minutes: Annotated[float, typer.Option(help="training minutes of the DDPM")] = 30.0,
+    n: Annotated[int, typer.Option(help="generated images per row")] = 500,
+    config: Annotated[str, typer.Option(help="config under configs/ (class-conditional)")]
+    = "ddpm-fashion",
+    steps: Annotated[str, typer.Option(help="DDIM / DPM-Solver step counts")] = "10,20,50,100",
+    ddpm_steps: Annotated[int, typer.Option(help="steps of the full DDPM sampler")] = 1000,
+    cfgs: Annotated[str, typer.Option(help="guidance scales of the CFG sweep")] = "0,1,3,5",
+    runs: Annotated[Path, typer.Option(help="where the run goes")] = Path("runs"),
+    out_dir: Annotated[Path, typer.Option("--out", help="folder of the results page")] =
+    Path("docs/results"),
+    set_: SetOpt = None,
+) -> None:
+    """Train a class-conditional DDPM, then compare samplers x steps and guidance scales."""
+    from genlab.bench_diffusion import bench_diffusion
+
+    try:
+        fast = tuple(int(x) for x in steps.split(",") if x.strip())
+        scales = tuple(float(x) for x in cfgs.split(",") if x.strip())
+    except ValueError:
+        raise ConfigError("--steps and --cfgs take comma-separated numbers, e.g. 10,20,50") \
+            from None
+    if minutes <= 0 or n < 10 or ddpm_steps < 1 or not fast or min(fast) < 1:
+        raise ConfigError("--minutes must be > 0, --n >= 10 and every step count >= 1")
+    page = bench_diffusion(data=data, minutes=minutes, n=n, config=config, full_steps=ddpm_steps,
+                           fast_steps=fast, cfg_scales=scales, runs=runs, out=out_dir,
+                           overrides=list(set_ or []))
+    out.print(f"wrote {page}", highlight=False)
+
+
 @app.command()
 def datasets(
     root: Annotated[str | None, typer.Option(help="folder to look in for dataset files")]

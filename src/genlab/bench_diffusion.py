@@ -1,0 +1,112 @@
+"""`genlab bench diffusion`: one class-conditional DDPM trained for a stated CPU budget, then
+samplers x steps (DDPM at full length; DDIM and DPM-Solver at a few step counts) and a
+classifier-free guidance sweep, every row at the same n and judged by the same judge.
+
+Each row's numbers land in `<out>/diffusion-<data>/raw/<row>.json` as soon as it is done, so an
+interrupted benchmark resumes where it stopped and the page is written from what is there.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from genlab.bench import _config_path, _write_json
+from genlab.config import load_config
+from genlab.engine.progress import console
+from genlab.engine.trainer import Trainer
+from genlab.generate.guidance import configure_sampling
+from genlab.generate.load import load_run
+from genlab.generate.sample import generate_images
+from genlab.images import save_grid
+from genlab.metrics.evaluate import Evaluator
+
+FAST_STEPS = (10, 20, 50, 100)
+CFG_SCALES = (0.0, 1.0, 3.0, 5.0)
+SHOWN = ("fid", "kid", "kid_std", "precision", "recall", "coverage", "cond_acc", "class_kl")
+
+
+def _train(cfg_path: Path, data: str, minutes: float, run_dir: Path, raw: Path,
+           overrides: list[str], progress: bool) -> dict[str, Any]:
+    done = raw / "train.json"
+    if done.exists() and (run_dir / "checkpoints").is_dir():
+        console.print(f"model: trained earlier ({run_dir})", highlight=False)
+        return json.loads(done.read_text())
+    if run_dir.exists():  # an unfinished training: start it again from scratch
+        shutil.rmtree(run_dir)
+    cfg = load_config(cfg_path, [f"data.name={data}", "train.steps=100000000",
+                                 f"train.max_minutes={minutes}", "train.sample_every=0",
+                                 "train.ckpt_every=0", "train.keep_last=1",
+                                 f"train.out_dir={run_dir.parent}", f"name={run_dir.name}",
+                                 *overrides])
+    trainer = Trainer(cfg, show_progress=progress)
+    trainer.run()
+    per_step = cfg.train.batch_size * trainer.method.batches_per_step
+    params = sum(p.numel() for p in trainer.method.nets["unet"].parameters())
+    result = {"steps": trainer.step, "train_seconds": trainer.train_seconds,
+              "images_per_s": trainer.step * per_step / max(trainer.train_seconds, 1e-9),
+              "unet_parameters": params, "config": cfg_path.name}
+    _write_json(done, result)
+    return result
+
+
+def _row(key: str, raw: Path, assets: Path, run: Any, ev: Evaluator, n: int,
+         **sampling: Any) -> dict[str, Any]:
+    path = raw / f"{key}.json"
+    if path.exists():
+        console.print(f"{key}: done earlier", highlight=False)
+        return json.loads(path.read_text())
+    console.print(f"{key}: sampling {n} images", highlight=False)
+    configure_sampling(run, **sampling)
+    start = time.perf_counter()
+    images, labels = generate_images(run.method, n, seed=0, batch_size=250)
+    seconds = time.perf_counter() - start
+    result = {k: v for k, v in ev.evaluate(images, labels).items() if k in SHOWN}
+    result.update(seconds_per_image=seconds / n, **sampling)
+    if labels is not None:  # four samples of each class, a row per class
+        pick = torch.cat([torch.nonzero(labels == c).flatten()[:4]
+                          for c in range(int(labels.max()) + 1)])
+        result["grid"] = save_grid(images[pick], assets / f"samples-{key}.png", nrow=4).name
+    _write_json(path, result)
+    return result
+
+
+def bench_diffusion(*, data: str = "fashion-mnist", minutes: float = 30.0, n: int = 500,
+                    config: str = "ddpm-fashion", full_steps: int = 1000,
+                    fast_steps: tuple[int, ...] = FAST_STEPS,
+                    cfg_scales: tuple[float, ...] = CFG_SCALES, runs: Path = Path("runs"),
+                    out: Path = Path("docs/results"), overrides: list[str] | None = None,
+                    progress: bool = True) -> Path:
+    overrides = list(overrides or [])
+    assets = out / f"diffusion-{data}"
+    raw = assets / "raw"
+    run_dir = runs / f"bench-diffusion-{data}" / "ddpm"
+    trained = _train(_config_path(config), data, minutes, run_dir, raw, overrides, progress)
+    run = load_run(run_dir)
+    if not run.conditional:
+        from genlab.errors import ConfigError
+
+        raise ConfigError("the diffusion benchmark needs a class-conditional config "
+                          "(method.conditional=true)")
+    ev = Evaluator(run.cfg.data, n=n, progress=progress)
+    samplers: dict[str, dict[str, Any]] = {}
+    grid = [("ddpm", full_steps)] + [(s, k) for s in ("ddim", "dpm") for k in fast_steps]
+    for sampler, steps in grid:
+        samplers[f"{sampler}-{steps}"] = _row(f"{sampler}-{steps}", raw, assets, run, ev, n,
+                                              sampler=sampler, steps=steps, cfg=1.0, eta=0.0)
+    guidance = {s: _row(f"cfg-{s:g}", raw, assets, run, ev, n, sampler="ddim", steps=50,
+                        cfg=s, eta=0.0) for s in cfg_scales}
+    protocol = {"data": data, "config": config, "minutes": minutes, **trained, "n": n,
+                **ev.protocol(), "floor": {k: v for k, v in ev.floor().items() if k in SHOWN},
+                "threads": torch.get_num_threads(),
+                **({"overrides": " ".join(overrides)} if overrides else {})}
+    _write_json(raw / "protocol.json", protocol)
+    from genlab.bench_page_diffusion import write_diffusion_page
+
+    return write_diffusion_page(out, data=data, protocol=protocol, samplers=samplers,
+                                guidance=guidance, full=f"ddpm-{full_steps}")
