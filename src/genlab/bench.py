@@ -30,6 +30,12 @@ from genlab.metrics.report import plot_class_histogram
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 GAN_METHODS = ("gan", "dcgan", "wgan", "wgan-gp", "cdcgan")
+# Other families measured by the same protocol: bench name -> (config, overrides). The DDPM
+# samples with DDIM-20 and no guidance, and gets no FID-vs-time curve: sampling 2k images at
+# each point would cost more than its training.
+OTHER_METHODS = {"vae": ("vae", []),
+                 "ddpm": ("ddpm-fashion", ["method.sample_steps=20", "method.cfg=1.0"])}
+ALL_METHODS = (*GAN_METHODS, *OTHER_METHODS)
 TABLE = [("fid", "FID"), ("kid", "KID"), ("is", "IS"), ("precision", "precision"),
          ("recall", "recall"), ("coverage", "coverage"), ("classes_covered", "classes covered"),
          ("class_kl", "class KL"), ("images_per_s", "images/s")]
@@ -69,13 +75,14 @@ class _Curve:
 def run_one(method: str, seed: int, *, data: str, minutes: float, final: Evaluator,
             curve: Evaluator, runs: Path, assets: Path, progress: bool,
             overrides: list[str] | None = None) -> dict[str, Any]:
-    cfg = load_config(_config_path(method), [
+    config, extra = OTHER_METHODS.get(method, (method, []))
+    cfg = load_config(_config_path(config), [*extra,
         f"data.name={data}", f"seed={seed}", "train.steps=100000000",
         f"train.max_minutes={minutes}", "train.eval_every=20", f"train.eval_n={curve.n}",
         "train.sample_every=0", "train.ckpt_every=0", "train.keep_last=1",
         f"train.out_dir={runs}", f"name={method}-s{seed}", *(overrides or [])])
     trainer = Trainer(cfg, show_progress=progress)
-    hook = _Curve(curve, every_s=minutes * 60 / 8)
+    hook = _Curve(curve, every_s=minutes * 60 / 8 if method != "ddpm" else float("inf"))
     hook.trainer = trainer
     trainer.evaluator = hook
     trainer.run()

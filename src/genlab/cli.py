@@ -244,7 +244,8 @@ def bench_gan_cmd(
     minutes: Annotated[float, typer.Option(help="training minutes per method and seed")] = 10.0,
     seeds: Annotated[int, typer.Option(help="seeds per method")] = 3,
     n: Annotated[int, typer.Option(help="generated images per final evaluation")] = 10_000,
-    methods: Annotated[str, typer.Option(help="comma-separated subset")] =
+    methods: Annotated[str, typer.Option(help="comma-separated subset of gan, dcgan, wgan, "
+                                         "wgan-gp, cdcgan, vae, ddpm")] =
     "gan,dcgan,wgan,wgan-gp,cdcgan",
     runs: Annotated[Path, typer.Option(help="where runs and raw results go")] = Path("runs"),
     out_dir: Annotated[Path, typer.Option("--out", help="folder of the results page")] =
@@ -254,12 +255,12 @@ def bench_gan_cmd(
                                          "share of the CPU threads)")] = 1,
 ) -> None:
     """Train the GAN family for the same wall-clock budget each and write a results page."""
-    from genlab.bench import GAN_METHODS, bench_gan
+    from genlab.bench import ALL_METHODS, bench_gan
 
     chosen = tuple(m.strip() for m in methods.split(",") if m.strip())
-    unknown = [m for m in chosen if m not in GAN_METHODS]
+    unknown = [m for m in chosen if m not in ALL_METHODS]
     if unknown or not chosen:
-        raise ConfigError(f"unknown methods {unknown}: choose from {', '.join(GAN_METHODS)}")
+        raise ConfigError(f"unknown methods {unknown}: choose from {', '.join(ALL_METHODS)}")
     if minutes <= 0 or seeds < 1 or n < 10 or workers < 1:
         raise ConfigError("--minutes must be > 0, --seeds >= 1, --n >= 10 and --workers >= 1")
     page = bench_gan(data=data, minutes=minutes, seeds=seeds, n=n, methods=chosen, runs=runs,
