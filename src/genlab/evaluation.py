@@ -70,17 +70,9 @@ def control_run(run: str | Path, target: str, *, steps: int = 100, n: int = 64,
         raise ConfigError(f"{loaded.path} is a conditional model: ask for a class with "
                           "`genlab sample --label` instead of steering its noise")
     judge = load_judge(loaded.cfg.data)
-    names = judge.class_names
-    if target.isdigit() and int(target) < len(names):
-        index = int(target)
-    elif target in names:
-        index = names.index(target)
-    else:
-        raise ConfigError(f"unknown target {target!r}: use 0..{len(names) - 1} or one of "
-                          f"{', '.join(names)}")
-    net = judge.net.to(loaded.device).eval().requires_grad_(False)
-    result = steer(loaded.method, lambda x: net(x)[0], index, n=n, steps=steps, lr=lr,
-                   seed=seed)
+    index = judge.class_index(target, "target")
+    result = steer(loaded.method, judge.classifier(loaded.device), index, n=n, steps=steps,
+                   lr=lr, seed=seed)
     import torch
 
     path = out or loaded.path / "samples" / f"control-{index}.png"

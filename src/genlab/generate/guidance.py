@@ -30,16 +30,7 @@ def parse_guide(spec: str, run: LoadedRun) -> Guide:
         from genlab.metrics.judge import load_judge
 
         judge = load_judge(run.cfg.data, device=str(run.device))
-        names = judge.class_names
-        if arg.isdigit() and int(arg) < len(names):
-            index = int(arg)
-        elif arg in names:
-            index = names.index(arg)
-        else:
-            raise ConfigError(f"unknown class {arg!r} for --guide: use 0..{len(names) - 1} or "
-                              f"one of {', '.join(names)}")
-        net = judge.net.to(run.device).eval().requires_grad_(False)
-        return class_guide(lambda x: net(x)[0], index)
+        return class_guide(judge.classifier(run.device), judge.class_index(arg, "--guide class"))
     raise ConfigError(f"unknown guide {spec!r}: use judge:CLASS (the Python API takes any "
                       "callable images -> per-image loss)")
 

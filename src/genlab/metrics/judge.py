@@ -29,7 +29,7 @@ from genlab.config import DataConfig
 from genlab.data import ImageData
 from genlab.engine.hardware import cpu_has_fast_bf16
 from genlab.engine.progress import TrainProgress, console
-from genlab.errors import EvalError
+from genlab.errors import ConfigError, EvalError
 from genlab.images import to_float
 from genlab.nets.judge import JudgeNet
 
@@ -59,6 +59,21 @@ class Judge:
     @property
     def num_classes(self) -> int:
         return len(self.class_names)
+
+    def class_index(self, target: str, what: str = "class") -> int:
+        """A class index from an index or a class name (a ConfigError names the choices)."""
+        names = self.class_names
+        if target.isdigit() and int(target) < len(names):
+            return int(target)
+        if target in names:
+            return names.index(target)
+        raise ConfigError(f"unknown {what} {target!r}: use 0..{len(names) - 1} or one of "
+                          f"{', '.join(names)}")
+
+    def classifier(self, device: torch.device | str) -> Callable[[Tensor], Tensor]:
+        """The judge as a frozen logits function on images in [-1, 1]."""
+        net = self.net.to(device).eval().requires_grad_(False)
+        return lambda x: net(x)[0]
 
     def predict(self, images: Tensor, batch_size: int = 1024) -> tuple[Tensor, Tensor]:
         """(logits [N, K], features [N, D]) float32 on the CPU for uint8 or [-1, 1] images."""
