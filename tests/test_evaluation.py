@@ -189,3 +189,11 @@ def test_eval_works_on_vae_and_diffusion_runs(tmp_path, capsys, method):
     if method == "ddpm":
         assert payload["protocol"]["steps"] == 2 and payload["protocol"]["cfg"] == 2
         assert "cond_acc" in payload["generated"]
+        # loss guidance by the judge of the same data, end to end
+        code, stdout, err = run_cli(["sample", run_dir, "--n", "3", "--steps", "2", "--label",
+                                     "0", "--guide", "judge:square", "--guide-scale", "3",
+                                     "--out", tmp_path / "g.png"], capsys)
+        assert code == 0 and (tmp_path / "g.png").is_file(), err
+        code, stdout, err = run_cli(["sample", run_dir, "--label", "0", "--guide",
+                                     "judge:hexagon"], capsys)
+        assert code == 2 and "unknown --guide class 'hexagon'" in err
