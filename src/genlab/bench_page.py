@@ -98,6 +98,15 @@ def _workers_flag(protocol: dict[str, Any]) -> str:
     return f" --workers {workers}" if workers > 1 else ""
 
 
+def _side_by_side(protocol: dict[str, Any]) -> str:
+    workers = protocol.get("workers", 1)
+    if workers <= 1:
+        return ""
+    return (f" Runs trained {workers} at a time, each with {protocol.get('threads_per_run')} "
+            "CPU thread(s): images/s is per run, and every run had the same share of the "
+            "machine.")
+
+
 def write_gan_page(out: Path, *, data: str, methods: tuple[str, ...],
                    protocol: dict[str, Any], class_names: list[str],
                    plot_hist: Callable[..., Path]) -> Path:
@@ -111,7 +120,7 @@ def write_gan_page(out: Path, *, data: str, methods: tuple[str, ...],
              f"{_workers_flag(protocol)}` "
              f"(raw numbers in `gan-{data}/raw/`).", "",
              "Protocol: " + ", ".join(f"{k} = {v}" for k, v in protocol.items()
-                                      if k != "floor") + ".", "",
+                                      if k != "floor") + "." + _side_by_side(protocol), "",
              "| method | seeds | " + " | ".join(label for _, label in TABLE) + " |",
              "|---|---|" + "---|" * len(TABLE)]
     for method, runs in res.items():
