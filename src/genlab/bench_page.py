@@ -103,8 +103,7 @@ def _side_by_side(protocol: dict[str, Any]) -> str:
     if workers <= 1:
         return ""
     return (f" Runs trained {workers} at a time, each with {protocol.get('threads_per_run')} "
-            "CPU thread(s): images/s is per run, and every run had the same share of the "
-            "machine.")
+            "CPU thread(s): images/s is per run, not per machine.")
 
 
 def write_gan_page(out: Path, *, data: str, methods: tuple[str, ...],
