@@ -186,6 +186,10 @@ def test_eval_works_on_vae_and_diffusion_runs(tmp_path, capsys, method):
     assert code == 0, err
     payload = json.loads((tmp_path / "ev" / "eval.json").read_text())
     assert payload["generated"]["fid"] > payload["floor"]["fid"]
+    if method == "vae":  # an unconditional VAE steers like a GAN generator
+        code, stdout, err = run_cli(["control", run_dir, "--target", "circle", "--steps", "2",
+                                     "--n", "4"], capsys)
+        assert code == 0 and "before" in stdout, err
     if method == "ddpm":
         assert payload["protocol"]["steps"] == 2 and payload["protocol"]["cfg"] == 2
         assert "cond_acc" in payload["generated"]

@@ -14,6 +14,7 @@ from genlab.generate.load import load_run
 from genlab.generate.sample import generate_images
 from genlab.images import save_grid
 from genlab.methods import Method
+from genlab.methods.diffusion import DDPM
 from genlab.metrics.evaluate import Evaluator, headline
 from genlab.metrics.report import write_report
 
@@ -69,6 +70,9 @@ def control_run(run: str | Path, target: str, *, steps: int = 100, n: int = 64,
     if loaded.conditional:
         raise ConfigError(f"{loaded.path} is a conditional model: ask for a class with "
                           "`genlab sample --label` instead of steering its noise")
+    if isinstance(loaded.method, DDPM):
+        raise ConfigError("diffusion runs are steered while sampling: use `genlab sample "
+                          f"{loaded.path} --guide judge:{target}`")
     judge = load_judge(loaded.cfg.data)
     index = judge.class_index(target, "target")
     result = steer(loaded.method, judge.classifier(loaded.device), index, n=n, steps=steps,
