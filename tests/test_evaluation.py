@@ -79,6 +79,23 @@ def test_steering_raises_the_target_probability():
     assert result.z.pow(2).mean() < 10
 
 
+def test_restarts_redraw_only_stuck_latents():
+    """With too few steps many latents stay below 0.5; restarts redraw those and never make
+    a latent worse, so the mean probability can only rise."""
+    from genlab.generate.control import steer, target_probability
+
+    g = torch.Generator().manual_seed(1)
+    head = torch.randn(4, 3 * 8 * 8, generator=g) * 0.2
+    classifier = lambda x: x.flatten(1) @ head.T  # noqa: E731
+    short = steer(LinearGenerator(), classifier, target=2, n=32, steps=3, lr=0.1)
+    again = steer(LinearGenerator(), classifier, target=2, n=32, steps=3, lr=0.1, restarts=4)
+    p_short = target_probability(classifier, short.after, 2)
+    p_again = target_probability(classifier, again.after, 2)
+    assert (p_again >= p_short - 1e-6).all() and again.prob_after > short.prob_after
+    kept = p_short >= 0.5  # latents that were fine are left alone
+    assert torch.equal(again.z[kept], short.z[kept])
+
+
 def test_control_command_end_to_end(tmp_path, capsys):
     from genlab import train
 

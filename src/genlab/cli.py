@@ -201,13 +201,18 @@ def control(
     steps: Annotated[int, typer.Option(help="optimisation steps on the noise vectors")] = 100,
     n: Annotated[int, typer.Option(help="noise vectors to steer")] = 64,
     lr: Annotated[float, typer.Option(help="Adam learning rate on z")] = 0.05,
+    restarts: Annotated[int, typer.Option(help="times latents still below probability 0.5 "
+                                          "are redrawn and optimised again")] = 0,
     seed: SeedOpt = 0,
     out_path: Annotated[Path | None, typer.Option("--out", help="PNG to write")] = None,
 ) -> None:
     """Steer a generator's noise toward a class with the judge's gradient (before/after grid)."""
     from genlab.evaluation import control_run
 
-    result, path = control_run(run, target, steps=steps, n=n, lr=lr, seed=seed, out=out_path)
+    if steps < 1 or n < 1 or restarts < 0 or lr <= 0:
+        raise ConfigError("--steps and --n must be >= 1, --restarts >= 0 and --lr > 0")
+    result, path = control_run(run, target, steps=steps, n=n, lr=lr, restarts=restarts,
+                               seed=seed, out=out_path)
     out.print(f"judge's mean probability of the target: {result.prob_before:.3f} before, "
               f"{result.prob_after:.3f} after; wrote {path}", highlight=False)
 

@@ -63,7 +63,8 @@ def training_evaluator(cfg: RunConfig, seed: int = 0) -> Any:
 
 
 def control_run(run: str | Path, target: str, *, steps: int = 100, n: int = 64,
-                lr: float = 0.05, seed: int = 0, out: Path | None = None) -> tuple[Steered, Path]:
+                lr: float = 0.05, restarts: int = 0, seed: int = 0,
+                out: Path | None = None) -> tuple[Steered, Path]:
     from genlab.metrics.judge import load_judge
 
     loaded = load_run(run)
@@ -76,7 +77,7 @@ def control_run(run: str | Path, target: str, *, steps: int = 100, n: int = 64,
     judge = load_judge(loaded.cfg.data)
     index = judge.class_index(target, "target")
     result = steer(loaded.method, judge.classifier(loaded.device), index, n=n, steps=steps,
-                   lr=lr, seed=seed)
+                   lr=lr, restarts=restarts, seed=seed)
     import torch
 
     path = out or loaded.path / "samples" / f"control-{index}.png"
