@@ -55,6 +55,10 @@ def test_ddim_uses_trailing_timesteps():
     ddim.set_timesteps(10)
     # trailing spacing starts at the last training step: 999, 899, ..., 99
     assert ddim.timesteps.tolist() == list(range(999, 0, -100))
+    for kind in ("ddpm", "dpm"):  # every sampler starts from pure noise
+        scheduler = make_scheduler(kind, config)
+        scheduler.set_timesteps(10)
+        assert scheduler.timesteps[0] == 999 and len(scheduler.timesteps) == 10
     with pytest.raises(ConfigError):
         make_scheduler("euler", config)
 

@@ -29,11 +29,12 @@ SAMPLERS = ("ddpm", "ddim", "dpm")
 def make_scheduler(kind: str, train_config: dict[str, Any]) -> Any:
     """A fresh sampler scheduler sharing the training noise schedule.
 
-    DDIM uses trailing timestep spacing: the default "leading"/"linspace" spacing never starts
-    at the last training step and has an off-by-one in its previous timestep.
+    Every sampler uses trailing timestep spacing: with fewer steps than training, the default
+    "leading"/"linspace" spacings never start at the last training step, and DDIM's "linspace"
+    has an off-by-one in its previous timestep.
     """
     if kind == "ddpm":
-        return DDPMScheduler.from_config(train_config)
+        return DDPMScheduler.from_config(train_config, timestep_spacing="trailing")
     if kind == "ddim":
         return DDIMScheduler.from_config(train_config, timestep_spacing="trailing")
     if kind == "dpm":
