@@ -86,10 +86,19 @@ def _claims(res: dict[str, list[dict[str, Any]]]) -> list[str]:
                                                                      strict=False))
         verdict = ("supported" if fidelity and diversity else
                    "partly supported" if fidelity or diversity else "not supported")
+        parts = (f"diversity {'is' if diversity else 'is not'} lost as psi shrinks (recall "
+                 f"{'falls' if diversity else 'does not fall steadily'}), fidelity "
+                 f"{'is' if fidelity else 'is not'} gained (precision "
+                 f"{'rises' if fidelity else 'does not rise steadily'})")
         lines.append(f"- *Truncation trades diversity for fidelity* (dcgan seed 0, psi "
                      f"{', '.join(psis)}: precision {', '.join(f'{p:.3f}' for p in prec)}; "
-                     f"recall {', '.join(f'{r:.3f}' for r in rec)}): **{verdict}** (precision "
-                     "should fall and recall rise as psi grows).")
+                     f"recall {', '.join(f'{r:.3f}' for r in rec)}): **{verdict}**: {parts}.")
+        if not fidelity:
+            lines.append("  A likely reason: in a d-dimensional Gaussian z nearly every "
+                         "training latent has a norm close to sqrt(d) (10 for configs/dcgan.yaml's "
+                         "d = 100), so psi < 1 moves latents inside a "
+                         "shell the generator never saw; truncation was made for spaces "
+                         "like StyleGAN's W, not for DCGAN's z.")
     return lines
 
 
