@@ -32,7 +32,7 @@ def _cell(runs: list[dict[str, Any]], key: str) -> str:
     if not values:
         return "-"
     mean, std = mean_std([float(v) for v in values])
-    digits = 0 if key == "images_per_s" else 3
+    digits = {"images_per_s": 0, "classes_covered": 1}.get(key, 3)
     return f"{mean:.{digits}f} ± {std:.{digits}f}" if len(values) > 1 else f"{mean:.{digits}f}"
 
 
