@@ -1,5 +1,7 @@
+
 """genlab eval / control / best checkpoint / time budget, end to end on tiny runs."""
 
+import hashlib
 import json
 
 import pytest
@@ -164,9 +166,19 @@ def test_bench_gan_smoke(tmp_path, capsys):
     results = json.loads((raw / "dcgan-s0.json").read_text())
     assert (raw.parent / results["grid"]).is_file()
     assert set(results["truncation"]) == {"0.25", "0.5", "0.75", "1.0"}
-    # a second call reuses finished runs instead of training again
+    # the judge that measured the page is kept beside it, and each result names it
+    pinned = tmp_path / "results" / "judges" / "shapes-16px" / "weights.safetensors"
+    assert results["judge"] == hashlib.sha256(pinned.read_bytes()).hexdigest()[:16]
+    # a second call reuses finished runs instead of training again...
     code, stdout, err = run_cli(args, capsys)
-    assert code == 0 and "done earlier" in stdout + err
+    assert code == 0 and "dcgan seed 0: done earlier" in stdout + err
+    # ...but redoes a run that another judge measured
+    results["judge"] = "another-judge"
+    (raw / "dcgan-s0.json").write_text(json.dumps(results))
+    code, stdout, err = run_cli(args, capsys)
+    assert code == 0 and "dcgan seed 0: done earlier" not in stdout + err
+    assert "wgan-gp seed 0: done earlier" in stdout + err
+    assert json.loads((raw / "dcgan-s0.json").read_text())["judge"] != "another-judge"
 
 
 def test_bench_gan_workers_run_side_by_side(tmp_path, capsys):

@@ -122,14 +122,36 @@ def _evaluators(data_cfg: Any, n: int, progress: bool) -> tuple[Evaluator, Evalu
     return _EVALUATORS[key]
 
 
+def judge_folder(out: Path, data_cfg: Any) -> Path:
+    """Where a results folder keeps the judge its pages were measured with (committed)."""
+    size = f"-{data_cfg.image_size}px" if data_cfg.image_size else ""
+    return out / "judges" / f"{data_cfg.name}{size}"
+
+
+def pinned_judge(out: Path, data_cfg: Any, progress: bool) -> str:
+    """Install (or make) the results folder's judge; returns its digest."""
+    from genlab.metrics.judge import judge_digest, pin_judge
+
+    return judge_digest(pin_judge(data_cfg, judge_folder(out, data_cfg), progress=progress))
+
+
+def done_with(path: Path, judge: str) -> bool:
+    """A raw result exists and was measured by this judge (older ones are redone)."""
+    try:
+        return json.loads(path.read_text()).get("judge") == judge
+    except (OSError, ValueError):
+        return False
+
+
 def _job(method: str, seed: int, *, data_cfg: Any, n: int, threads: int | None,
-         progress: bool, raw: Path, **kwargs: Any) -> Path:
+         progress: bool, raw: Path, judge: str, **kwargs: Any) -> Path:
     """One (method, seed): train, evaluate, write its raw JSON. Runs in a worker or in-process."""
     if threads:
         torch.set_num_threads(threads)
     final, curve = _evaluators(data_cfg, n, progress)
     result = run_one(method, seed, final=final, curve=curve, progress=progress, **kwargs)
     result["threads"] = torch.get_num_threads()
+    result["judge"] = judge
     path = raw / f"{method}-s{seed}.json"
     _write_json(path, result)
     return path
@@ -147,15 +169,17 @@ def bench_gan(*, data: str = "fashion-mnist", minutes: float = 10.0, seeds: int 
     data_cfg = load_config(None, [f"data.name={data}", *overrides]).data
     assets = out / f"gan-{data}"
     raw = assets / "raw"
+    judge = pinned_judge(out, data_cfg, progress)
     pending = []
     for seed in range(seeds):  # seeds outermost: an interrupted bench has whole seeds done
         for method in methods:
-            if (raw / f"{method}-s{seed}.json").exists():
+            if done_with(raw / f"{method}-s{seed}.json", judge):
                 console.print(f"{method} seed {seed}: done earlier", highlight=False)
             else:
                 pending.append((method, seed))
     threads = max(1, torch.get_num_threads() // workers) if workers > 1 else None
-    common = dict(data_cfg=data_cfg, n=n, threads=threads, raw=raw, data=data, minutes=minutes,
+    common = dict(data_cfg=data_cfg, n=n, threads=threads, raw=raw, judge=judge, data=data,
+                  minutes=minutes,
                   runs=runs / f"bench-gan-{data}", assets=assets, overrides=overrides)
     if workers > 1 and pending:
         import multiprocessing
@@ -175,7 +199,7 @@ def bench_gan(*, data: str = "fashion-mnist", minutes: float = 10.0, seeds: int 
     final = _evaluators(data_cfg, n, progress)[0]
     protocol = {"data": data, **({"overrides": " ".join(overrides)} if overrides else {}),
                 "n": n, "n_real": final.n_real, "minutes": minutes,
-                **final.protocol(), "floor": headline(final.floor()),
+                **final.protocol(), "judge": judge, "floor": headline(final.floor()),
                 "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, "
                            f"torch {torch.__version__}",
                 "workers": workers, "threads_per_run": threads or torch.get_num_threads()}

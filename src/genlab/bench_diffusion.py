@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from genlab.bench import _config_path, _write_json
+from genlab.bench import _config_path, _write_json, done_with, pinned_judge
 from genlab.config import load_config
 from genlab.engine.progress import console
 from genlab.engine.trainer import Trainer
@@ -55,10 +55,10 @@ def _train(cfg_path: Path, data: str, minutes: float, run_dir: Path, raw: Path,
     return result
 
 
-def _row(key: str, raw: Path, assets: Path, run: Any, ev: Evaluator, n: int,
+def _row(key: str, raw: Path, assets: Path, run: Any, ev: Evaluator, n: int, judge: str,
          **sampling: Any) -> dict[str, Any]:
     path = raw / f"{key}.json"
-    if path.exists():
+    if done_with(path, judge):
         console.print(f"{key}: done earlier", highlight=False)
         return json.loads(path.read_text())
     console.print(f"{key}: sampling {n} images", highlight=False)
@@ -67,7 +67,7 @@ def _row(key: str, raw: Path, assets: Path, run: Any, ev: Evaluator, n: int,
     images, labels = generate_images(run.method, n, seed=0, batch_size=250)
     seconds = time.perf_counter() - start
     result = {k: v for k, v in ev.evaluate(images, labels).items() if k in SHOWN}
-    result.update(seconds_per_image=seconds / n, **sampling)
+    result.update(seconds_per_image=seconds / n, judge=judge, **sampling)
     if labels is not None:  # four samples of each class, a row per class
         pick = torch.cat([torch.nonzero(labels == c).flatten()[:4]
                           for c in range(int(labels.max()) + 1)])
@@ -93,17 +93,19 @@ def bench_diffusion(*, data: str = "fashion-mnist", minutes: float = 30.0, n: in
 
         raise ConfigError("the diffusion benchmark needs a class-conditional config "
                           "(method.conditional=true)")
+    judge = pinned_judge(out, run.cfg.data, progress)
     ev = Evaluator(run.cfg.data, n=n, progress=progress)
     samplers: dict[str, dict[str, Any]] = {}
     grid = [("ddpm", full_steps)] + [(s, k) for s in ("ddim", "dpm") for k in fast_steps]
     for sampler, steps in grid:
         samplers[f"{sampler}-{steps}"] = _row(f"{sampler}-{steps}", raw, assets, run, ev, n,
+                                              judge,
                                               sampler=sampler, steps=steps, cfg=1.0, eta=0.0)
-    guidance = {s: _row(f"cfg-{s:g}", raw, assets, run, ev, n, sampler="ddim", steps=50,
+    guidance = {s: _row(f"cfg-{s:g}", raw, assets, run, ev, n, judge, sampler="ddim", steps=50,
                         cfg=s, eta=0.0) for s in cfg_scales}
     protocol = {"data": data, "config": config, "minutes": minutes, **trained, "n": n,
                 **ev.protocol(), "floor": {k: v for k, v in ev.floor().items() if k in SHOWN},
-                "threads": torch.get_num_threads(),
+                "threads": torch.get_num_threads(), "judge": judge,
                 **({"overrides": " ".join(overrides)} if overrides else {})}
     _write_json(raw / "protocol.json", protocol)
     from genlab.bench_page_diffusion import write_diffusion_page

@@ -15,15 +15,18 @@ import matplotlib.pyplot as plt  # noqa: E402
 from genlab.bench import GAN_METHODS, TABLE, mean_std  # noqa: E402
 
 
-def _load(raw: Path) -> dict[str, list[dict[str, Any]]]:
-    """Every method with results: the GAN family in its order, then the others."""
+def _load(raw: Path, judge: str | None) -> dict[str, list[dict[str, Any]]]:
+    """Every method with results measured by `judge`: the GAN family in its order, then the
+    others."""
     found = {p.stem.rsplit("-s", 1)[0] for p in raw.glob("*-s[0-9]*.json")}
     methods = [m for m in GAN_METHODS if m in found] + sorted(found - set(GAN_METHODS))
     out: dict[str, list[dict[str, Any]]] = {}
     for method in methods:
         runs = sorted(raw.glob(f"{method}-s*.json"))
         if runs:
-            out[method] = [json.loads(p.read_text()) for p in runs]
+            rows = [json.loads(p.read_text()) for p in runs]
+            if rows := [r for r in rows if judge is None or r.get("judge") == judge]:
+                out[method] = rows
     return out
 
 
@@ -120,7 +123,7 @@ def write_gan_page(out: Path, *, data: str, methods: tuple[str, ...],
                    plot_hist: Callable[..., Path]) -> Path:
     assets = out / f"gan-{data}"
     del methods  # the page shows every method with results, whichever call ran it
-    res = _load(assets / "raw")
+    res = _load(assets / "raw", protocol.get("judge"))
     assets.mkdir(parents=True, exist_ok=True)
     lines = [f"# GAN benchmark on {data}", "",
              f"Command: `genlab bench gan --data {data} --minutes {protocol['minutes']:g} "

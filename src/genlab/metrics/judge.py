@@ -292,3 +292,38 @@ def _read(folder: Path, fingerprint: str, device: str) -> Judge | None:
     net = net.to(torch.device(device), memory_format=torch.channels_last).eval()
     return Judge(net, meta["dataset"], list(meta["class_names"]), meta["channels"],
                  meta["image_size"], float(meta["test_accuracy"]), fingerprint, folder)
+
+
+def judge_digest(judge: Judge) -> str:
+    """sha256 (16 hex) of a cached judge's weights file: which judge measured a result."""
+    assert judge.path is not None
+    return hashlib.sha256((judge.path / WEIGHTS).read_bytes()).hexdigest()[:16]
+
+
+def pin_judge(data_cfg: DataConfig, folder: Path, *, progress: bool = True) -> Judge:
+    """The judge kept in `folder` (e.g. beside a benchmark page), so later runs of the
+    benchmark, on any machine, are measured by the very same weights.
+
+    Judge training is not bit-reproducible across machines (threaded bf16 kernels), so a
+    results page keeps a copy of its judge. A copy made for other data is replaced.
+    """
+    try:
+        meta = json.loads((folder / META).read_text())
+        cached = _folder(meta["dataset"], int(meta["image_size"]), meta["fingerprint"])
+        if not (cached / META).exists():  # install the pinned copy in the cache
+            cached.mkdir(parents=True, exist_ok=True)
+            _atomic_write(cached / WEIGHTS, lambda p: p.write_bytes((folder / WEIGHTS)
+                                                                     .read_bytes()))
+            _atomic_write(cached / META, lambda p: p.write_text((folder / META).read_text()))
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # no usable pinned judge: load or train one below and pin it
+    judge = load_judge(data_cfg, progress=progress)
+    assert judge.path is not None
+    if judge.path.resolve() != folder.resolve() and (
+            not (folder / WEIGHTS).exists()
+            or (folder / WEIGHTS).read_bytes() != (judge.path / WEIGHTS).read_bytes()):
+        folder.mkdir(parents=True, exist_ok=True)
+        _atomic_write(folder / WEIGHTS, lambda p: p.write_bytes((judge.path / WEIGHTS)
+                                                                .read_bytes()))
+        _atomic_write(folder / META, lambda p: p.write_text((judge.path / META).read_text()))
+    return judge
