@@ -193,7 +193,9 @@ def test_folder_with_classes_and_a_corrupt_file(tmp_path):
     (tmp_path / "cats" / "bad.png").write_bytes(b"\x00garbage, not a png" * 10)
     data, caught = _load_with_warnings(f"folder:{tmp_path}")
     assert data.class_names == ["cats", "dogs"] and data.labels.tolist() == [0, 0, 0, 1, 1]
-    assert data.images.shape == (5, 3, 32, 32) and data.captions is None
+    assert data.images.shape == (5, 3, 32, 32)
+    # labelled, no captions.jsonl: captions from the default template
+    assert data.captions == ["a photo of a cats"] * 3 + ["a photo of a dogs"] * 2
     assert data.images[0, :, 16, 16].tolist() == [200, 10, 10]
     assert data.images[4, :, 16, 16].tolist() == [10, 10, 200]
     assert len(caught) == 1
@@ -206,12 +208,14 @@ def test_folder_unlabelled_grayscale_with_captions(tmp_path):
     lines = [{"file": "0.png", "caption": "a grey square"}, {"file": "2.png", "caption": "lighter"}]
     (tmp_path / "captions.jsonl").write_text("\n".join(json.dumps(x) for x in lines))
     data, caught = _load_with_warnings(f"folder:{tmp_path}", image_size=16)
-    assert not caught
+    assert [str(w.message) for w in caught] == [
+        'captions.jsonl: 1 of 3 images have no caption (given "")']
     assert data.labels is None and data.class_names == []
     assert data.images.shape == (3, 1, 16, 16)
     assert data.captions == ["a grey square", "", "lighter"]
     _png(tmp_path / "3.png", (1, 2, 3))  # one colour image makes the whole set RGB
-    assert load_dataset(f"folder:{tmp_path}").channels == 3
+    with pytest.warns(DataWarning, match="2 of 4 images"):
+        assert load_dataset(f"folder:{tmp_path}").channels == 3
 
 
 def test_folder_train_test_subfolders(tmp_path):
@@ -231,5 +235,5 @@ def test_folder_errors(tmp_path):
         load_dataset(f"folder:{tmp_path}")
     (tmp_path / "captions.jsonl").write_text("{not json")
     _png(tmp_path / "x.png", (0, 0, 0))
-    with pytest.raises(DataError, match="line 1"):
-        load_dataset(f"folder:{tmp_path}")
+    with pytest.warns(DataWarning, match="captions.jsonl:1"):  # a broken line is not fatal
+        assert load_dataset(f"folder:{tmp_path}").captions == [""]

@@ -194,6 +194,32 @@ def evaluate(
     out.print(f"wrote {report} ({results['seconds']:.1f} s)", highlight=False)
 
 
+@app.command("clip-eval")
+def clip_eval(
+    run: Annotated[Path, typer.Argument(help="run folder of a clip run")],
+    n: Annotated[int, typer.Option(help="held-out test images")] = 2000,
+    prompts: Annotated[str | None, typer.Option(help="shapes runs: zero-shot classes "
+                                                "shape_colour (default), shape or colour")]
+    = None,
+    checkpoint: Annotated[str, typer.Option(help="last or a step number")] = "last",
+) -> None:
+    """Zero-shot accuracy and image-text retrieval recall of a CLIP run on held-out data."""
+    from genlab.evaluation_clip import clip_eval_run
+
+    if n < 10:
+        raise ConfigError("--n must be at least 10")
+    results, path = clip_eval_run(run, n=n, prompts=prompts, checkpoint=checkpoint)
+    table = Table("metric", "value")
+    for key in ("zero_shot_acc", "chance", "i2t_r1", "i2t_r5", "t2i_r1", "t2i_r5"):
+        if key in results:
+            table.add_row(key, f"{results[key]:.4f}")
+    for key in ("prompts", "classes", "captions", "n", "step"):
+        if key in results:
+            table.add_row(key, str(results[key]))
+    out.print(table)
+    out.print(f"wrote {path} ({results['seconds']:.1f} s)", highlight=False)
+
+
 @app.command()
 def control(
     run: Annotated[Path, typer.Argument(help="run folder of an unconditional generator")],

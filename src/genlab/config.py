@@ -36,11 +36,15 @@ class DataConfig(Section):
     download: bool = Field(False, description="let torchvision download the data (needs internet)")
     shapes: ShapesOptions = Field(default_factory=ShapesOptions,
                                   description="options of the procedural shapes dataset")
+    caption_template: str | None = Field(
+        None, pattern=r"\{class\}", description="captions from class names, e.g. 'a photo of a "
+        "{class}' (None: the dataset's own captions; labelled sets without any get that one)")
 
     def load(self, split: str = "train", seed: int = 0) -> ImageData:
         """Load one split of this dataset into memory."""
         return load_dataset(self.name, split=split, image_size=self.image_size, root=self.root,
-                            download=self.download, shapes=self.shapes, seed=seed)
+                            download=self.download, shapes=self.shapes, seed=seed,
+                            caption_template=self.caption_template)
 
 
 class EMAConfig(Section):
@@ -82,7 +86,7 @@ class RunConfig(Section):
     seed: int = Field(0, description="seed of everything random in the run")
     data: DataConfig = Field(default_factory=DataConfig, description="dataset")
     method: MethodConfig = Field(default_factory=GANConfig, description="training method "
-                                 "and nets: method.name picks gan, vae, ddpm or ldm")
+                                 "and nets: method.name picks gan, vae, ddpm, ldm, vqgan or clip")
     train: TrainConfig = Field(default_factory=TrainConfig, description="training loop")
 
     @model_validator(mode="before")
@@ -122,7 +126,7 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
     return raw
 
 
-METHOD_NAMES = ("gan", "vae", "ddpm", "ldm")
+METHOD_NAMES = ("gan", "vae", "ddpm", "ldm", "vqgan", "clip")
 
 
 def _describe(err: ValidationError) -> str:

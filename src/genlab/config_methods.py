@@ -98,5 +98,66 @@ class LDMConfig(DDPMConfig):
                                         "attention in each block")
 
 
-MethodConfig = Annotated[GANConfig | VAEConfig | DDPMConfig | LDMConfig,
-                         Field(discriminator="name")]
+class VQGANConfig(Section):
+    name: Literal["vqgan"] = Field("vqgan", description="training method")
+    ch: int = Field(64, ge=1, description="channels of the first level (times ch_mult per level)")
+    ch_mult: tuple[int, ...] = Field((1, 2, 2), min_length=1, description="width multiplier "
+                                     "per level; each level but the last halves the side")
+    num_res_blocks: int = Field(1, ge=1, description="ResNet blocks per encoder level (the "
+                                "decoder has one more)")
+    attn_resolutions: tuple[int, ...] = Field((), description="feature-map sides with "
+                                              "self-attention (besides the middle block)")
+    z_channels: int = Field(64, ge=1, description="channels of the encoder output")
+    embed_dim: int = Field(32, ge=1, description="size of each codebook vector")
+    n_embed: int = Field(512, ge=2, description="codebook size")
+    norm_groups: int = Field(8, ge=1, description="GroupNorm groups (divides every width)")
+    dropout: float = Field(0.0, ge=0, lt=1, description="dropout in the ResNet blocks")
+    beta: float = Field(0.25, ge=0, description="commitment loss weight")
+    codebook_weight: float = Field(1.0, ge=0, description="weight of codebook + commitment loss")
+    perceptual_weight: float = Field(0.0, ge=0, description="weight of the perceptual loss in "
+                                     "the feature space of the data's judge (0: off; >0 trains "
+                                     "or reuses the judge before training)")
+    disc_start: int = Field(2000, ge=0, description="step at which the adversarial loss starts")
+    disc_weight: float = Field(0.8, ge=0, description="adversarial loss weight (times the "
+                               "adaptive weight when adaptive_weight)")
+    adaptive_weight: bool = Field(True, description="scale the adversarial loss by "
+                                  "|grad rec| / |grad gan| at the decoder's last layer (taming)")
+    disc_layers: int = Field(2, ge=1, description="stride-2 layers of the PatchGAN")
+    disc_width: int = Field(64, ge=4, description="channels of the PatchGAN's first layer")
+    disc_norm: Literal["batch", "none"] = Field("batch", description="PatchGAN normalisation")
+    dead_code_steps: int = Field(200, ge=0, description="re-initialise codes unused for this "
+                                 "many steps to encoder outputs (0: never)")
+    lr: float = Field(5e-4, gt=0, description="Adam learning rate of the autoencoder")
+    lr_disc: float = Field(5e-4, gt=0, description="Adam learning rate of the discriminator")
+    betas: tuple[float, float] = Field((0.5, 0.9), description="Adam betas (taming's)")
+
+
+class CLIPConfig(Section):
+    name: Literal["clip"] = Field("clip", description="training method")
+    model: str | None = Field(None, description="a standard open_clip architecture, e.g. "
+                              "ViT-B-32-quickgelu (None: the small ViT described below)")
+    pretrained: str | None = Field(None, description="local weights file for `model` (open_clip "
+                                   "or OpenAI; never downloaded) to start from")
+    freeze: bool = Field(False, description="train nothing: wrap the weights as they are (e.g. "
+                         "pretrained ones, for evaluation and guidance)")
+    embed_dim: int = Field(128, ge=1, description="size of the shared image-text embedding")
+    vision_layers: int = Field(4, ge=1, description="ViT transformer layers")
+    vision_width: int = Field(128, ge=8, description="ViT width")
+    patch_size: int = Field(8, ge=1, description="ViT patch side in pixels (divides the image "
+                            "side)")
+    text_layers: int = Field(2, ge=1, description="text transformer layers")
+    text_width: int = Field(128, ge=8, description="text transformer width")
+    heads: int = Field(4, ge=1, description="attention heads in both towers")
+    context_length: int = Field(16, ge=4, description="tokens per caption, start and end "
+                                "included (longer captions are cut)")
+    lr: float = Field(2e-3, gt=0, description="AdamW peak learning rate")
+    weight_decay: float = Field(0.1, ge=0, description="AdamW weight decay (not on gains, "
+                                "biases or the logit scale)")
+    betas: tuple[float, float] = Field((0.9, 0.98), description="AdamW betas (CLIP's)")
+    warmup: int = Field(100, ge=0, description="steps of linear learning-rate warm-up")
+    cosine_steps: int = Field(0, ge=0, description="steps after which a cosine decay reaches "
+                              "5% of lr, held after (0: constant lr; set it to train.steps)")
+
+
+MethodConfig = Annotated[GANConfig | VAEConfig | DDPMConfig | LDMConfig | VQGANConfig
+                         | CLIPConfig, Field(discriminator="name")]

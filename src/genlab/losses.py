@@ -103,3 +103,25 @@ def reconstruction_loss(kind: str, recon: Tensor, target: Tensor) -> Tensor:
 def epsilon_loss(predicted: Tensor, noise: Tensor) -> Tensor:
     """The DDPM "simple" objective: mean squared error between predicted and true noise."""
     return (predicted.float() - noise.float()).pow(2).mean()
+
+
+def perceptual_distance(features_a: list[Tensor], features_b: list[Tensor]) -> Tensor:
+    """LPIPS-style distance (Zhang et al. 2018) without its learned channel weights: per layer,
+    unit-normalise each pixel's feature vector, take the squared difference summed over
+    channels and averaged over pixels; summed over layers: [N]."""
+    total = torch.zeros(features_a[0].shape[0], device=features_a[0].device)
+    for a, b in zip(features_a, features_b, strict=True):
+        a, b = F.normalize(a.float(), dim=1), F.normalize(b.float(), dim=1)
+        total = total + (a - b).pow(2).sum(1).flatten(1).mean(1)
+    return total
+
+
+def clip_loss(image_features: Tensor, text_features: Tensor, logit_scale: Tensor) -> Tensor:
+    """CLIP's symmetric InfoNCE (Radford et al. 2021): image i and text i are a positive pair,
+    every other text (image) in the batch a negative. Features [B, D] are L2-normalised here;
+    logit_scale is the multiplier of the cosine similarities (exp of the learnt log-scale)."""
+    image = F.normalize(image_features.float(), dim=-1)
+    text = F.normalize(text_features.float(), dim=-1)
+    logits = logit_scale.float() * image @ text.T  # [B images, B texts]
+    target = torch.arange(len(logits), device=logits.device)
+    return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target))

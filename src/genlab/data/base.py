@@ -9,6 +9,8 @@ import torch.nn.functional as F
 
 # Resize in chunks so a 60k-image set never needs a full float copy in memory.
 _RESIZE_CHUNK = 2048
+# Captions of labelled images that come without any (CLIP's own zero-shot prompt style).
+DEFAULT_CAPTION_TEMPLATE = "a photo of a {class}"
 
 
 class DataWarning(UserWarning):
@@ -57,6 +59,14 @@ class ImageData:
 
     def __len__(self) -> int:
         return int(self.images.shape[0])
+
+
+def class_captions(data: ImageData, template: str = DEFAULT_CAPTION_TEMPLATE) -> list[str]:
+    """One caption per image from its class name: "{class}" in template is replaced."""
+    if data.labels is None:
+        raise ValueError(f"{data.name} has no labels to fill a caption template with")
+    texts = [template.replace("{class}", name) for name in data.class_names]
+    return [texts[i] for i in data.labels.tolist()]
 
 
 @dataclass

@@ -11,7 +11,8 @@ Layout rules:
   `captions.jsonl` are not images and are not counted.
 - `captions.jsonl` (lines `{"file": "relative/path.png", "caption": "..."}`, paths relative
   to the folder holding the jsonl, at PATH or in the split folder) attaches captions;
-  images without a line get "" so the captions list always matches the images.
+  images without a line get "" so the captions list always matches the images. Broken lines
+  are skipped; broken lines and uncaptioned images are counted in one DataWarning.
 """
 
 from __future__ import annotations
@@ -38,20 +39,43 @@ def _files(folder: Path) -> list[Path]:
                   and not any(part.startswith(".") for part in p.relative_to(folder).parts))
 
 
-def _read_captions(folder: Path) -> dict[Path, str]:
+def _read_captions(folder: Path) -> tuple[dict[Path, str], list[str]]:
+    """Captions by resolved image path, and "file:line" of every line that could not be read."""
     path = folder / CAPTIONS_FILE
     if not path.is_file():
-        return {}
-    captions = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        return {}, []
+    captions, broken = {}, []
+    for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace")
+                                  .splitlines(), start=1):
         if not line.strip():
             continue
         try:
             entry = json.loads(line)
             captions[(folder / entry["file"]).resolve()] = str(entry["caption"])
-        except (json.JSONDecodeError, KeyError, TypeError):
-            raise DataError(f"{path} line {number} is not a JSON object with \"file\" and "
-                            "\"caption\": fix or remove that line") from None
+        except (ValueError, KeyError, TypeError):  # one bad line must not cost the whole set
+            broken.append(f"{path}:{number}")
+    return captions, broken
+
+
+def _attach_captions(top: Path, folder: Path, paths: list[Path]) -> list[str] | None:
+    """Captions for paths from captions.jsonl at PATH and in the split folder (None: no file)."""
+    captions_by_path, broken = _read_captions(top)
+    if folder != top:
+        more, more_broken = _read_captions(folder)
+        captions_by_path.update(more)
+        broken += more_broken
+    if not captions_by_path and not broken:
+        return None
+    captions = [captions_by_path.get(p.resolve(), "") for p in paths]
+    missing = captions.count("")
+    problems = []
+    if broken:
+        problems.append(f"skipped {len(broken)} lines that are not JSON objects with \"file\" "
+                        f"and \"caption\" (e.g. {broken[0]})")
+    if missing:
+        problems.append(f"{missing} of {len(paths)} images have no caption (given \"\")")
+    if problems:
+        warnings.warn(f"{CAPTIONS_FILE}: {'; '.join(problems)}", DataWarning, stacklevel=5)
     return captions
 
 
@@ -92,7 +116,7 @@ def load_folder(path: str, *, split: str = "train", image_size: int | None = Non
                  and not p.name.startswith(".")]
         if loose:
             warnings.warn(f"ignored {len(loose)} files directly in {folder}: with class "
-                          "sub-folders every image must be inside one", DataWarning, stacklevel=3)
+                          "sub-folders every image must be inside one", DataWarning, stacklevel=4)
     else:
         groups = [(-1, _files(folder))]
 
@@ -113,16 +137,11 @@ def load_folder(path: str, *, split: str = "train", image_size: int | None = Non
                         "pass folder:PATH pointing at PNG/JPEG images")
     if skipped:
         warnings.warn(f"skipped {len(skipped)} of {total} files in {folder} that are not readable "
-                      f"images (e.g. {skipped[0].relative_to(folder)})", DataWarning, stacklevel=3)
+                      f"images (e.g. {skipped[0].relative_to(folder)})", DataWarning, stacklevel=4)
 
     if not all(gray):  # mixed set: promote grayscale images to RGB, as PIL's L->RGB does
         images = [im.expand(3, -1, -1) for im in images]
-    captions_by_path = _read_captions(top)
-    if folder != top:
-        captions_by_path.update(_read_captions(folder))
-    captions = None
-    if captions_by_path:
-        captions = [captions_by_path.get(p.resolve(), "") for p in paths]
+    captions = _attach_captions(top, folder, paths)
     return ImageData(
         name=f"folder:{path}",
         images=torch.stack(images).contiguous(),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from genlab.data.base import DatasetStatus, ImageData
+from genlab.data.base import DEFAULT_CAPTION_TEMPLATE, DatasetStatus, ImageData, class_captions
 from genlab.data.fashion_mnist import fashion_mnist_status, load_fashion_mnist
 from genlab.data.folder import load_folder
 from genlab.data.shapes import ShapesOptions, load_shapes
@@ -56,13 +56,24 @@ DATASET_NAMES: list[str] = [*_LOADERS, f"{FOLDER_PREFIX}PATH"]
 
 def load_dataset(name: str, *, split: str = "train", image_size: int | None = None,
                  root: str | None = None, download: bool = False,
-                 shapes: ShapesOptions | None = None, seed: int = 0) -> ImageData:
+                 shapes: ShapesOptions | None = None, seed: int = 0,
+                 caption_template: str | None = None) -> ImageData:
     """Load one split of a named dataset into memory.
 
     image_size None means the dataset's own default; root is where files live (fashion-mnist
     and the torchvision sets); download lets torchvision fetch missing files; shapes and seed
-    only affect `shapes`. Errors a user can fix raise DataError.
+    only affect `shapes`. caption_template ("a photo of a {class}") replaces the captions of a
+    labelled dataset; without one, labelled images that have no captions get the default
+    template. Errors a user can fix raise DataError.
     """
+    data = _load(name, split, image_size, root, download, shapes, seed)
+    if data.labels is not None and (caption_template is not None or data.captions is None):
+        data.captions = class_captions(data, caption_template or DEFAULT_CAPTION_TEMPLATE)
+    return data
+
+
+def _load(name: str, split: str, image_size: int | None, root: str | None, download: bool,
+          shapes: ShapesOptions | None, seed: int) -> ImageData:
     if split not in SPLITS:
         raise DataError(f"unknown split {split!r}: use 'train' or 'test'")
     if image_size is not None and image_size < 1:

@@ -66,6 +66,9 @@ class ShapesOptions(BaseModel):
         "shape", description="Class label: the first object's shape, colour, or both (shape-major)."
     )
     background: RGB = Field((0, 0, 0), description="Plain background colour as (R, G, B), 0..255.")
+    captions: Literal["full", "varied"] = Field(
+        "full", description="full: size, colour, shape and position of every object; varied: "
+        "size and position each left out at random, so short prompts ('a red circle') are seen")
 
     @model_validator(mode="after")
     def _check_counts(self) -> ShapesOptions:
@@ -106,18 +109,26 @@ def sample_offsets(n: int, objects: int, generator: torch.Generator | None = Non
 
 
 def describe_object(shape: int, colour: int, size: int, position: int) -> str:
-    """'a small red circle at the top left'."""
+    """'a small red circle at the top left'; size or position -1 leaves that part out."""
     colour_name = list(COLOURS)[colour]
-    return f"a {SIZES[size]} {colour_name} {SHAPES[shape]} at the {POSITIONS[position]}"
+    size_word = f"{SIZES[size]} " if size >= 0 else ""
+    where = f" at the {POSITIONS[position]}" if position >= 0 else ""
+    return f"a {size_word}{colour_name} {SHAPES[shape]}{where}"
 
 
-def captions_from_attributes(attributes: dict[str, torch.Tensor]) -> list[str]:
-    """One caption per image, objects joined by ' and ' in drawing order."""
-    columns = [attributes[key].tolist() for key in ATTRIBUTE_KEYS]
+def captions_from_attributes(attributes: dict[str, torch.Tensor],
+                             generator: torch.Generator | None = None) -> list[str]:
+    """One caption per image, objects joined by ' and ' in drawing order. With a generator,
+    each object's size and position are each left out with probability 1/2 (varied captions)."""
+    size, position = attributes["size"], attributes["position"]
+    if generator is not None:
+        size = size.masked_fill(torch.rand(size.shape, generator=generator) < 0.5, -1)
+        position = position.masked_fill(torch.rand(size.shape, generator=generator) < 0.5, -1)
+    columns = [t.tolist() for t in (attributes["shape"], attributes["colour"], size, position)]
     captions = []
-    for shape, colour, size, position in zip(*columns, strict=True):
-        parts = [describe_object(*obj) for obj in zip(shape, colour, size, position, strict=True)
-                 if obj[0] >= 0]
+    for shape, colour, size_row, position_row in zip(*columns, strict=True):
+        parts = [describe_object(*obj) for obj in zip(shape, colour, size_row, position_row,
+                                                      strict=True) if obj[0] >= 0]
         captions.append(" and ".join(parts))
     return captions
 
@@ -239,9 +250,13 @@ def load_shapes(options: ShapesOptions | None = None, *, split: str = "train",
     images, masks = render_shapes(attrs["shape"], attrs["colour"], attrs["size"],
                                   attrs["position"], image_size=size,
                                   background=options.background, offset=offsets)
+    # Own stream for caption choices, so varied captions leave the images as they were.
+    caption_generator = None if options.captions == "full" else \
+        torch.Generator().manual_seed((split_seed(seed, split) + 1) % 2**63)
     first_shape, first_colour = attrs["shape"][:, 0], attrs["colour"][:, 0]
     labels = {"shape": first_shape, "colour": first_colour,
               "shape_colour": first_shape * len(COLOURS) + first_colour}[options.label]
     return ImageData(name="shapes", images=images, labels=labels.clone(),
                      class_names=class_names(options.label),
-                     captions=captions_from_attributes(attrs), attributes=attrs, masks=masks)
+                     captions=captions_from_attributes(attrs, caption_generator),
+                     attributes=attrs, masks=masks)

@@ -2,6 +2,8 @@
 
 The indices of every batch are a pure function of (seed, step, rank), so a resumed run sees
 exactly the batches the uninterrupted run would have seen, with no loader state to save.
+Per-example tensors a method derives once from the data (`Method.prepare_data`, e.g. caption
+tokens under "text") are sliced with the same indices, so no per-item Python runs in the loop.
 """
 
 from __future__ import annotations
@@ -17,9 +19,16 @@ from genlab.images import to_float
 class DeviceBatcher:
     def __init__(self, data: ImageData, batch_size: int, *, seed: int, rank: int = 0,
                  world: int = 1, device: torch.device | str = "cpu",
-                 memory_format: torch.memory_format = torch.contiguous_format) -> None:
+                 memory_format: torch.memory_format = torch.contiguous_format,
+                 extra: dict[str, Tensor] | None = None) -> None:
         self.images = data.images.to(device)
         self.labels = data.labels.to(device) if data.labels is not None else None
+        self.extra = {}
+        for key, tensor in (extra or {}).items():
+            if key in ("image", "label") or len(tensor) != len(data):
+                raise ValueError(f"extra batch tensor {key!r} must be a new key with one row "
+                                 f"per image ({len(data)}), got {tuple(tensor.shape)}")
+            self.extra[key] = tensor.to(device)
         self.batch_size, self.rank, self.seed = batch_size, rank, seed
         self.memory_format = memory_format
         self.global_batch = batch_size * world
@@ -48,4 +57,5 @@ class DeviceBatcher:
         out = {"image": to_float(self.images[idx]).contiguous(memory_format=self.memory_format)}
         if self.labels is not None:
             out["label"] = self.labels[idx]
+        out.update({key: tensor[idx] for key, tensor in self.extra.items()})
         return out

@@ -14,7 +14,7 @@ from torch import Tensor
 from genlab.config import RunConfig
 from genlab.engine.checkpoint import find_checkpoint, load_checkpoint
 from genlab.engine.run_dir import read_run
-from genlab.errors import ConfigError
+from genlab.errors import ConfigError, EvalError
 from genlab.methods import METHODS, Method
 
 
@@ -27,10 +27,20 @@ def run_weights(run: str | Path, checkpoint: str = "last") -> dict[str, Tensor]:
     return weights
 
 
-def resolve_pretrained(cfg: RunConfig) -> dict[str, dict[str, Tensor]]:
+def resolve_pretrained(cfg: RunConfig, progress: bool = True) -> dict[str, dict[str, Tensor]]:
     """For a new run: copy each referenced run's method config into this config (so the run
-    stays self-contained) and return the weights for the nets it fills."""
+    stays self-contained) and return the weights for the nets it fills, including the data's
+    judge for a method that asks for it (`Method.judge_net`; trained first if not cached)."""
     out: dict[str, dict[str, Tensor]] = {}
+    judge_net = METHODS[cfg.method.name].judge_net(cfg.method)
+    if judge_net is not None:
+        from genlab.metrics.judge import load_judge  # metrics imports the engine: import late
+
+        try:  # seed 0: the judge evaluation uses, so one cached judge serves both
+            out[judge_net] = load_judge(cfg.data, seed=0, progress=progress).net.state_dict()
+        except EvalError as err:
+            raise ConfigError(f"method {cfg.method.name} needs the judge of the data for its "
+                              f"{judge_net} net: {err}") from None
     for field_name, target in METHODS[cfg.method.name].pretrained_runs.items():
         path = getattr(cfg.method, field_name)
         if path is None:

@@ -103,10 +103,13 @@ class Trainer:
         self.info = DataInfo(channels=data.channels, image_size=data.image_size,
                              num_classes=data.num_classes if data.labels is not None else 0,
                              class_names=list(data.class_names))
-        pretrained = resolve_pretrained(cfg) if resume is None else {}
+        pretrained = resolve_pretrained(cfg, show_progress and self.hw.is_main) \
+            if resume is None else {}
         torch.manual_seed(cfg.seed)  # same initial weights on every rank
         self.method = build_method(cfg.method, self.info).to(self.hw.device)
         load_pretrained(self.method, pretrained)
+        if resume is None:
+            self.method.load_initial_weights()
         self.init_report = init_from_run(self.method, init_from) if init_from else None
         self.memory_format = torch.channels_last if cfg.train.channels_last else \
             torch.contiguous_format
@@ -118,7 +121,8 @@ class Trainer:
                            cfg.train.ema.decay, cfg.train.ema.start)
         self.batcher = DeviceBatcher(data, cfg.train.batch_size, seed=cfg.seed,
                                      rank=self.hw.rank, world=self.hw.world,
-                                     device=self.hw.device, memory_format=self.memory_format)
+                                     device=self.hw.device, memory_format=self.memory_format,
+                                     extra=self.method.prepare_data(data))
         self.scaler = torch.amp.GradScaler(self.hw.device.type) if self.precision == "fp16" \
             else None
         self.ctx = _StepContext(self.method, self.hw, self.scaler)
@@ -140,7 +144,8 @@ class Trainer:
         self._grid_labels, self._grid_nrow = class_rows(cfg.train.sample_n,
                                                         self.method.num_classes)
         n_grid = len(self._grid_labels) if self._grid_labels is not None else cfg.train.sample_n
-        self._grid_z = self._fixed_latents(n_grid)
+        # Methods that make no images (CLIP) get no sample grids.
+        self._grid_z = self._fixed_latents(n_grid) if self.method.generative else None
         self._stop_requested = False
 
     def _fixed_latents(self, n: int) -> Tensor:
@@ -228,7 +233,7 @@ class Trainer:
 
     def evaluate(self) -> dict[str, float] | None:
         """Run the evaluator (rank 0) on the EMA nets; keep checkpoints/best by lowest FID."""
-        if not self.hw.is_main or self.evaluator is None:
+        if not self.hw.is_main or self.evaluator is None or not self.method.generative:
             return None
         with sampling(self.method, self.ema) as m:
             results = {f"eval/{k}": v for k, v in self.evaluator(m, self.step).items()}
@@ -246,7 +251,7 @@ class Trainer:
         return every > 0 and self.step % every == 0
 
     def write_samples(self, name: str) -> Path | None:
-        if not self.hw.is_main or self.run_dir is None:
+        if not self.hw.is_main or self.run_dir is None or self._grid_z is None:
             return None
         labels = self._grid_labels.to(self.hw.device) if self._grid_labels is not None else None
         with sampling(self.method, self.ema) as m:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from genlab.methods.base import DataInfo, Method
+from genlab.methods.clip import CLIP
 from genlab.methods.diffusion import DDPM
 from genlab.methods.gan import GAN
 from genlab.methods.ldm import LDM
 from genlab.methods.vae import VAE
+from genlab.methods.vqgan import VQGAN
 
-METHODS: dict[str, type[Method]] = {m.name: m for m in (GAN, VAE, DDPM, LDM)}
+METHODS: dict[str, type[Method]] = {m.name: m for m in (GAN, VAE, DDPM, LDM, VQGAN, CLIP)}
 
 
 def build_method(cfg: Any, info: DataInfo) -> Method:

@@ -10,10 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import torch
 from torch import Tensor, nn
+
+if TYPE_CHECKING:
+    from genlab.data import ImageData
 
 
 @dataclass
@@ -42,6 +45,8 @@ class Method:
     num_classes: int = 0  # classes the model is conditioned on (0: unconditional)
     soft_labels: ClassVar[bool] = True  # decode accepts [N, K] label mixtures
     truncatable: ClassVar[bool] = True  # shrinking z trades diversity for fidelity
+    # sample_latents/decode make images; False (CLIP) makes the engine skip sample grids
+    generative: ClassVar[bool] = True
 
     def __init__(self, cfg: Any, info: DataInfo) -> None:
         self.cfg = cfg
@@ -57,6 +62,16 @@ class Method:
         self.nets.to(device)
         return self
 
+    def prepare_data(self, data: ImageData) -> dict[str, Tensor]:
+        """Per-image tensors [N, ...] derived once from the whole dataset (e.g. caption tokens
+        under "text"); the engine slices them into every batch like the labels."""
+        del data
+        return {}
+
+    def load_initial_weights(self) -> None:
+        """Load weights from outside genlab (a public checkpoint named in the config) at the
+        start of a new run; never called on resume or when a run folder is loaded."""
+
     def train_step(self, batch: dict[str, Tensor], ctx: StepContext) -> dict[str, Tensor]:
         """One update; returns detached scalar tensors to log."""
         raise NotImplementedError
@@ -67,6 +82,13 @@ class Method:
     def decode(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
         """Latents (and labels, or soft one-hot label vectors) to images in [-1, 1]."""
         raise NotImplementedError
+
+    @classmethod
+    def judge_net(cls, cfg: Any) -> str | None:
+        """The net (if any) the engine fills, before a new run, with the weights of the judge of
+        the run's data: a frozen feature network, e.g. for a perceptual loss."""
+        del cfg
+        return None
 
     def extra_state(self) -> dict[str, Any]:
         """Schedule state beyond weights and optimisers (e.g. ProGAN's fade-in), for resume."""
