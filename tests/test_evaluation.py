@@ -135,16 +135,23 @@ def test_training_keeps_the_best_checkpoint(tmp_path, capsys):
     assert code == 0, err
 
 
-def test_time_budget_stops_training(tmp_path):
+@pytest.mark.parametrize("clock", ["wall", "cpu"])
+def test_time_budget_stops_training(tmp_path, clock):
+    import time
+
     from genlab import train
 
     cfg = load_config(ROOT / "configs" / "dcgan.yaml",
-                      tiny(tmp_path, "train.steps=100000", "train.max_minutes=0.002"))
+                      tiny(tmp_path, "train.steps=100000", "train.max_minutes=0.002",
+                           f"train.budget_clock={clock}"))
+    cpu_before = time.process_time()
     result = train(cfg, show_progress=False)
     assert not result.interrupted and 0 < result.step < 100000
     state = torch.load(sorted((result.run_dir / "checkpoints").glob("step-*"))[-1] / "state.pt",
                        weights_only=True)
     assert state["train_seconds"] >= 0.12
+    if clock == "cpu":  # the budget was CPU seconds of this process
+        assert state["train_seconds"] <= time.process_time() - cpu_before
 
 
 def test_bench_gan_smoke(tmp_path, capsys):

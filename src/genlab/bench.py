@@ -1,4 +1,4 @@
-"""`genlab bench gan`: the GAN family under one wall-clock budget, judged by one protocol.
+"""`genlab bench gan`: the GAN family under one time budget, judged by one protocol.
 
 Each (method, seed) trains for the same number of minutes of training-step time, is evaluated
 on n samples of its EMA generator against the real test split, and its numbers and sample grid
@@ -74,11 +74,12 @@ class _Curve:
 
 def run_one(method: str, seed: int, *, data: str, minutes: float, final: Evaluator,
             curve: Evaluator, runs: Path, assets: Path, progress: bool,
-            overrides: list[str] | None = None) -> dict[str, Any]:
+            overrides: list[str] | None = None, clock: str = "cpu") -> dict[str, Any]:
     config, extra = OTHER_METHODS.get(method, (method, []))
     cfg = load_config(_config_path(config), [*extra,
         f"data.name={data}", f"seed={seed}", "train.steps=100000000",
-        f"train.max_minutes={minutes}", "train.eval_every=20", f"train.eval_n={curve.n}",
+        f"train.max_minutes={minutes}", f"train.budget_clock={clock}", "train.eval_every=20",
+        f"train.eval_n={curve.n}",
         "train.sample_every=0", "train.ckpt_every=0", "train.keep_last=1",
         f"train.out_dir={runs}", f"name={method}-s{seed}", *(overrides or [])])
     trainer = Trainer(cfg, show_progress=progress)
@@ -135,12 +136,14 @@ def pinned_judge(out: Path, data_cfg: Any, progress: bool) -> str:
     return judge_digest(pin_judge(data_cfg, judge_folder(out, data_cfg), progress=progress))
 
 
-def done_with(path: Path, judge: str) -> bool:
-    """A raw result exists and was measured by this judge (older ones are redone)."""
+def done_with(path: Path, judge: str, **protocol: Any) -> bool:
+    """A raw result exists, was measured by this judge and under this protocol (e.g. the
+    budget's clock); other results are redone, never mixed in."""
     try:
-        return json.loads(path.read_text()).get("judge") == judge
+        row = json.loads(path.read_text())
     except (OSError, ValueError):
         return False
+    return row.get("judge") == judge and all(row.get(k) == v for k, v in protocol.items())
 
 
 def _job(method: str, seed: int, *, data_cfg: Any, n: int, threads: int | None,
@@ -152,6 +155,7 @@ def _job(method: str, seed: int, *, data_cfg: Any, n: int, threads: int | None,
     result = run_one(method, seed, final=final, curve=curve, progress=progress, **kwargs)
     result["threads"] = torch.get_num_threads()
     result["judge"] = judge
+    result["clock"] = kwargs["clock"]
     path = raw / f"{method}-s{seed}.json"
     _write_json(path, result)
     return path
@@ -161,10 +165,12 @@ def bench_gan(*, data: str = "fashion-mnist", minutes: float = 10.0, seeds: int 
               n: int = 10_000, methods: tuple[str, ...] = GAN_METHODS,
               runs: Path = Path("runs"), out: Path = Path("docs/results"),
               progress: bool = True, overrides: list[str] | None = None,
-              workers: int = 1) -> Path:
+              workers: int = 1, clock: str = "cpu") -> Path:
     """Run what is not done yet and write the page. `overrides` (`--set` items) apply to every
     run's config; the evaluators use the resulting data section. With `workers` > 1, that many
-    runs train side by side in separate processes, sharing the CPU threads equally."""
+    runs train side by side in separate processes, sharing the CPU threads equally. `clock`
+    counts the budget in CPU seconds of each run's process (fair when other work shares the
+    machine) or in wall seconds."""
     overrides = list(overrides or [])
     data_cfg = load_config(None, [f"data.name={data}", *overrides]).data
     assets = out / f"gan-{data}"
@@ -173,13 +179,13 @@ def bench_gan(*, data: str = "fashion-mnist", minutes: float = 10.0, seeds: int 
     pending = []
     for seed in range(seeds):  # seeds outermost: an interrupted bench has whole seeds done
         for method in methods:
-            if done_with(raw / f"{method}-s{seed}.json", judge):
+            if done_with(raw / f"{method}-s{seed}.json", judge, clock=clock):
                 console.print(f"{method} seed {seed}: done earlier", highlight=False)
             else:
                 pending.append((method, seed))
     threads = max(1, torch.get_num_threads() // workers) if workers > 1 else None
     common = dict(data_cfg=data_cfg, n=n, threads=threads, raw=raw, judge=judge, data=data,
-                  minutes=minutes,
+                  minutes=minutes, clock=clock,
                   runs=runs / f"bench-gan-{data}", assets=assets, overrides=overrides)
     if workers > 1 and pending:
         import multiprocessing
@@ -198,7 +204,7 @@ def bench_gan(*, data: str = "fashion-mnist", minutes: float = 10.0, seeds: int 
         _job(method, seed, progress=progress, **common)
     final = _evaluators(data_cfg, n, progress)[0]
     protocol = {"data": data, **({"overrides": " ".join(overrides)} if overrides else {}),
-                "n": n, "n_real": final.n_real, "minutes": minutes,
+                "n": n, "n_real": final.n_real, "minutes": minutes, "clock": clock,
                 **final.protocol(), "judge": judge, "floor": headline(final.floor()),
                 "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, "
                            f"torch {torch.__version__}",

@@ -107,15 +107,20 @@ def _claims(res: dict[str, list[dict[str, Any]]]) -> list[str]:
 
 def _workers_flag(protocol: dict[str, Any]) -> str:
     workers = protocol.get("workers", 1)
-    return f" --workers {workers}" if workers > 1 else ""
+    clock = protocol.get("clock", "wall")
+    return (f" --workers {workers}" if workers > 1 else "") + \
+        (" --clock wall" if clock == "wall" else "")
 
 
 def _side_by_side(protocol: dict[str, Any]) -> str:
     workers = protocol.get("workers", 1)
+    clock = (" The budget and images/s count CPU seconds of each run's process (all its "
+             "threads), not wall seconds, so work that shared the machine took nothing from "
+             "a run's budget." if protocol.get("clock") == "cpu" else "")
     if workers <= 1:
-        return ""
+        return clock
     return (f" Runs trained {workers} at a time, each with {protocol.get('threads_per_run')} "
-            "CPU thread(s): images/s is per run, not per machine.")
+            "CPU thread(s): images/s is per run, not per machine." + clock)
 
 
 def write_gan_page(out: Path, *, data: str, methods: tuple[str, ...],
@@ -150,7 +155,7 @@ def write_gan_page(out: Path, *, data: str, methods: tuple[str, ...],
         curve = runs[0].get("curve") or []
         if curve:
             ax.plot([c[0] / 60 for c in curve], [c[1] for c in curve], marker=".", label=method)
-    ax.set_xlabel("training minutes")
+    ax.set_xlabel("training minutes" + (" (CPU)" if protocol.get("clock") == "cpu" else ""))
     ax.set_ylabel("FID (judge, 2k samples)")
     ax.set_yscale("log")
     ax.legend(fontsize=8)

@@ -284,18 +284,21 @@ def bench_gan_cmd(
     set_: SetOpt = None,
     workers: Annotated[int, typer.Option(help="runs trained side by side (each gets an equal "
                                          "share of the CPU threads)")] = 1,
+    clock: Annotated[str, typer.Option(help="budget clock: cpu (CPU seconds of each run's "
+                                       "process; fair on a shared machine) or wall")] = "cpu",
 ) -> None:
-    """Train the GAN family for the same wall-clock budget each and write a results page."""
+    """Train the GAN family for the same time budget each and write a results page."""
     from genlab.bench import ALL_METHODS, bench_gan
 
     chosen = tuple(m.strip() for m in methods.split(",") if m.strip())
     unknown = [m for m in chosen if m not in ALL_METHODS]
     if unknown or not chosen:
         raise ConfigError(f"unknown methods {unknown}: choose from {', '.join(ALL_METHODS)}")
-    if minutes <= 0 or seeds < 1 or n < 10 or workers < 1:
-        raise ConfigError("--minutes must be > 0, --seeds >= 1, --n >= 10 and --workers >= 1")
+    if minutes <= 0 or seeds < 1 or n < 10 or workers < 1 or clock not in ("cpu", "wall"):
+        raise ConfigError("--minutes must be > 0, --seeds >= 1, --n >= 10, --workers >= 1 and "
+                          "--clock cpu or wall")
     page = bench_gan(data=data, minutes=minutes, seeds=seeds, n=n, methods=chosen, runs=runs,
-                     out=out_dir, overrides=list(set_ or []), workers=workers)
+                     out=out_dir, overrides=list(set_ or []), workers=workers, clock=clock)
     out.print(f"wrote {page}", highlight=False)
 
 

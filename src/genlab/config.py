@@ -57,6 +57,9 @@ class TrainConfig(Section):
     steps: int = Field(2000, ge=1, description="generator updates to train for")
     max_minutes: float | None = Field(None, gt=0, description="stop after this much training "
                                       "time (steps only, not evaluation), whatever train.steps")
+    budget_clock: Literal["wall", "cpu"] = Field(
+        "wall", description="clock of train.max_minutes: wall seconds, or CPU seconds of the "
+        "process (all its threads): the same on an idle machine, fair on a shared one")
     batch_size: int = Field(64, ge=1, description="images per update and per process")
     precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
         "auto", description="auto: bf16 where the hardware is fast at it, else fp32")

@@ -130,7 +130,8 @@ class Trainer:
         self.run_dir: Path | None = None
         self.tracker: Tracker | None = None
         self.best: dict[str, float] = {}  # {"fid": ..., "step": ...} of the best evaluation
-        self.train_seconds = 0.0  # time spent in training steps (the max_minutes budget)
+        # time spent in training steps, by train.budget_clock (the max_minutes budget)
+        self.train_seconds = 0.0
         if resume is not None:
             self._restore(resume)
         if self.hw.is_main:
@@ -277,12 +278,13 @@ class Trainer:
         last_time, last_step = time.perf_counter(), self.step
         saved_at = -1
         budget = t.max_minutes * 60 if t.max_minutes else float("inf")
+        clock = time.process_time if t.budget_clock == "cpu" else time.perf_counter
         out_of_time = False
         try:
             while self.step < t.steps and not out_of_time:
-                started = time.perf_counter()
+                started = clock()
                 logs = self.train_step()
-                self.train_seconds += time.perf_counter() - started
+                self.train_seconds += clock() - started
                 out_of_time = self.hw.any_rank(self.train_seconds >= budget)
                 if self._due(t.log_every) or self.step == t.steps or out_of_time:
                     now = time.perf_counter()
