@@ -240,7 +240,7 @@ def test_guide_spec_errors(ddpm_run):
     from genlab.generate.guidance import parse_guide
 
     with pytest.raises(ConfigError, match="unknown guide"):
-        parse_guide("clip:a cat", load_run(ddpm_run))
+        parse_guide("vibes:a cat", load_run(ddpm_run))
 
 
 def test_unet_sizes_are_checked():

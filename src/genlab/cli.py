@@ -28,6 +28,10 @@ EtaOpt = Annotated[float | None, typer.Option(help="DDIM eta (0: deterministic)"
 CfgOpt = Annotated[float | None, typer.Option("--cfg", help="classifier-free guidance scale")]
 GuideOpt = Annotated[str | None, typer.Option(help="loss guidance, e.g. judge:CLASS")]
 GuideScaleOpt = Annotated[float | None, typer.Option(help="strength of --guide")]
+ClipOpt = Annotated[Path | None, typer.Option(help="CLIP of --guide clip:PROMPT: a clip run "
+                                              "folder or a local open_clip weights file")]
+ClipModelOpt = Annotated[str | None, typer.Option(help="open_clip architecture of a --clip "
+                                                  "weights file (default ViT-B-32-quickgelu)")]
 
 
 def _resume_config(run: Path, config: Path | None, overrides: list[str]) -> object:
@@ -121,9 +125,11 @@ def sample(
                                               "instead of a run")] = None,
     sampler: SamplerOpt = None, steps: StepsOpt = None, eta: EtaOpt = None, cfg: CfgOpt = None,
     guide: GuideOpt = None, guide_scale: GuideScaleOpt = None,
+    clip: ClipOpt = None, clip_model: ClipModelOpt = None,
 ) -> None:
     """Write a grid of samples from a trained run (or a diffusers UNet folder)."""
     from genlab.generate import load_run, sample_grid
+    from genlab.generate.clip_models import load_clip
     from genlab.generate.guidance import configure_sampling
     from genlab.generate.load import load_unet_folder
 
@@ -132,8 +138,9 @@ def sample(
     if (run is None) == (unet is None):
         raise ConfigError("pass a run folder or --unet FOLDER (one of them)")
     loaded = load_run(run, checkpoint, ema=not no_ema) if run else load_unet_folder(unet)
+    clip_net = load_clip(clip, model=clip_model, device=loaded.device) if clip else None
     configure_sampling(loaded, sampler=sampler, steps=steps, eta=eta, cfg=cfg, guide=guide,
-                       guide_scale=guide_scale)
+                       guide_scale=guide_scale, clip=clip_net)
     path = out_path or (loaded.path / "samples" if run else Path(".")) / f"sample-seed{seed}.png"
     sample_grid(loaded, path, n=n, seed=seed, label=label, truncation=truncation)
     out.print(f"wrote {path}", highlight=False)
@@ -434,4 +441,6 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(code)
 
 
+import genlab.cli_text  # noqa: E402,F401  (registers text2img)
+import genlab.cli_text_edit  # noqa: E402,F401  (registers edit)
 from genlab import cli_edit  # noqa: E402,F401  (registers img2img, inpaint, reconstruct, export)

@@ -125,3 +125,11 @@ def clip_loss(image_features: Tensor, text_features: Tensor, logit_scale: Tensor
     logits = logit_scale.float() * image @ text.T  # [B images, B texts]
     target = torch.arange(len(logits), device=logits.device)
     return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target))
+
+
+def spherical_distance(a: Tensor, b: Tensor) -> Tensor:
+    """VQGAN-CLIP's loss: 2 * arcsin(|a - b| / 2)^2 between the unit-normalised embeddings along
+    the last dim (broadcast). It is half the squared great-circle angle, so it keeps growing
+    where the cosine distance flattens out."""
+    a, b = F.normalize(a.float(), dim=-1), F.normalize(b.float(), dim=-1)
+    return (a - b).norm(dim=-1).div(2).arcsin().pow(2).mul(2)

@@ -63,7 +63,8 @@ def _mask_to_space(regen: Tensor, side: int) -> Tensor:
 def inpaint(run: LoadedRun, image: Tensor, mask: Tensor, *, steps: int = 100, jumps: int = 5,
             jump_length: int = 10, n: int = 1, seed: int = 0,
             label: str | int | None = None) -> Tensor:
-    """Regenerate the pixels where `mask` ([H, W] bool) is True; keep the others exactly."""
+    """Regenerate the pixels where `mask` ([H, W] bool) is True; keep the others exactly.
+    The run's sampling options apply: CFG scale and guide (`configure_sampling`)."""
     from genlab.generate.diffusion import repaint
 
     method = _diffusion(run)
@@ -76,7 +77,7 @@ def inpaint(run: LoadedRun, image: Tensor, mask: Tensor, *, steps: int = 100, ju
     gen = torch.Generator(device=run.device).manual_seed(seed)
     known = method.to_space(x)
     keep = 1.0 - _mask_to_space(mask.to(run.device), known.shape[-1])
-    eps = method.eps_fn(_labels(run, label, n), method.sampling.cfg)
+    eps = method.sampling_eps(_labels(run, label, n))
     out = repaint(eps, known, keep.expand_as(known), dict(method.noise.config), steps=steps,
                   jumps=jumps, jump_length=jump_length, generator=gen)
     made = to_uint8(method.from_space(out))

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor
 
 from genlab.errors import ConfigError
 from genlab.generate.load import LoadedRun
+
+if TYPE_CHECKING:
+    from genlab.methods.clip import CLIP
 
 Guide = Callable[[Tensor], Tensor]
 
@@ -23,22 +26,47 @@ def class_guide(classifier: Callable[[Tensor], Tensor], target: int) -> Guide:
     return loss
 
 
-def parse_guide(spec: str, run: LoadedRun) -> Guide:
-    """`judge:CLASS`: the judge of the run's data pulls samples toward CLASS."""
+def clip_guide(clip: CLIP, prompt: str) -> Guide:
+    """Loss = spherical distance between CLIP's embeddings of the image and of `prompt`:
+    lower when CLIP sees the prompt in the image."""
+    from genlab.generate.clip_models import image_embeddings, text_embeddings
+    from genlab.losses import spherical_distance
+
+    target = text_embeddings(clip, [prompt])  # [1, D], fixed
+
+    def loss(x0: Tensor) -> Tensor:
+        return spherical_distance(image_embeddings(clip, x0), target)
+
+    return loss
+
+
+def parse_guide(spec: str, run: LoadedRun, clip: CLIP | None = None) -> Guide:
+    """`judge:CLASS`: the judge of the run's data pulls samples toward CLASS;
+    `clip:PROMPT`: `clip` (a loaded CLIP, see `load_clip`) pulls them toward the text."""
     kind, _, arg = spec.partition(":")
+    arg = arg.strip().strip("\"'")  # clip:"a red circle" reaches us with or without quotes
     if kind == "judge" and arg:
         from genlab.metrics.judge import load_judge
 
         judge = load_judge(run.cfg.data, device=str(run.device))
         return class_guide(judge.classifier(run.device), judge.class_index(arg, "--guide class"))
-    raise ConfigError(f"unknown guide {spec!r}: use judge:CLASS (the Python API takes any "
-                      "callable images -> per-image loss)")
+    if kind == "clip" and arg:
+        if clip is None:
+            raise ConfigError(f"--guide {spec} needs a CLIP: pass --clip with a clip run "
+                              "folder or a local open_clip weights file")
+        return clip_guide(clip, arg)
+    raise ConfigError(f"unknown guide {spec!r}: use judge:CLASS or clip:PROMPT (the Python API "
+                      "takes any callable images -> per-image loss)")
 
 
 def configure_sampling(run: LoadedRun, *, sampler: str | None = None, steps: int | None = None,
                        eta: float | None = None, cfg: float | None = None,
-                       guide: str | Guide | None = None, guide_scale: float | None = None) -> None:
-    """Set a diffusion run's sampler options; any of them on another kind of run is an error."""
+                       guide: str | Guide | None = None, guide_scale: float | None = None,
+                       clip: CLIP | None = None) -> None:
+    """Set a diffusion run's sampler options; any of them on another kind of run is an error.
+    `clip` is the CLIP a `clip:PROMPT` guide uses."""
+    if clip is not None and not (isinstance(guide, str) and guide.startswith("clip:")):
+        raise ConfigError("--clip is only used by --guide clip:PROMPT: add one or drop --clip")
     given: dict[str, Any] = {k: v for k, v in dict(sampler=sampler, steps=steps, eta=eta, cfg=cfg,
                                                    guide=guide, guide_scale=guide_scale).items()
                              if v is not None}
@@ -53,7 +81,7 @@ def configure_sampling(run: LoadedRun, *, sampler: str | None = None, steps: int
     if "sampler" in given and given["sampler"] not in ("ddpm", "ddim", "dpm"):
         raise ConfigError(f"unknown sampler {given['sampler']!r}: use ddpm, ddim or dpm")
     if isinstance(given.get("guide"), str):
-        given["guide"] = parse_guide(given["guide"], run)
+        given["guide"] = parse_guide(given["guide"], run, clip)
     run.method.configure_sampling(**given)  # type: ignore[attr-defined]
 
 

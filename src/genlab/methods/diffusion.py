@@ -142,16 +142,24 @@ class DDPM(Method):
                 generator: torch.Generator | None = None, init: Tensor | None = None,
                 strength: float = 1.0, on_step: Any = None) -> Tensor:
         """Run the configured sampler from noise z (or img2img from `init` images)."""
-        from genlab.generate.diffusion import guided, make_scheduler, sample_loop
+        from genlab.generate.diffusion import make_scheduler, sample_loop
 
         opts = self.sampling
         scheduler = make_scheduler(opts.sampler, dict(self.noise.config))
-        eps = guided(self.eps_fn(labels, opts.cfg), self._space_guide(opts.guide),
-                     opts.guide_scale, self.noise.alphas_cumprod)
+        eps = self.sampling_eps(labels)
         start = self.to_space(init) if init is not None else None
         x = sample_loop(eps, z, scheduler, steps=opts.steps, eta=opts.eta, generator=generator,
                         start=strength, init=start, on_step=on_step)
         return self.from_space(x).clamp(-1, 1)
+
+    def sampling_eps(self, labels: Tensor | None) -> Any:
+        """The noise predictor every sampler (and inpainting) uses: CFG and the configured
+        guide folded in."""
+        from genlab.generate.diffusion import guided
+
+        opts = self.sampling
+        return guided(self.eps_fn(labels, opts.cfg), self._space_guide(opts.guide),
+                      opts.guide_scale, self.noise.alphas_cumprod)
 
     def _space_guide(self, guide: Any) -> Any:
         """A guide on images, applied to what the UNet denoises."""

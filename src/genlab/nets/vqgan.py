@@ -245,6 +245,7 @@ class VQGAN(nn.Module):
         self.post_quant_conv = nn.Conv2d(embed_dim, z_channels, 1)
         self.quantize = VectorQuantizer(n_embed, embed_dim, beta)
         self.factor = 2 ** (len(ch_mult) - 1)  # image side / latent side
+        self.resolution = resolution  # the training image side: text2img's default size
 
     @property
     def last_layer(self) -> Tensor:

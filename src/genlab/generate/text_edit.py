@@ -1,0 +1,71 @@
+"""Text-driven editing: CLIP finds what one text names, and diffusion inpainting redraws it
+toward another text (CLIP guidance), optionally with a class label of a conditional model.
+Every pixel outside the found mask is kept exactly (RePaint composites in uint8)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from torch import Tensor
+
+from genlab.errors import ConfigError
+from genlab.generate.edit import inpaint
+from genlab.generate.guidance import as_float_image, clip_guide, configure_sampling
+from genlab.generate.load import LoadedRun
+from genlab.generate.relevance import check_mask_options, relevance_map, relevance_mask
+from genlab.methods.diffusion import DDPM
+
+if TYPE_CHECKING:
+    from genlab.methods.clip import CLIP
+
+
+@dataclass(frozen=True)
+class TextEdit:
+    image: Tensor  # uint8 [C, H, W]: the edited image
+    relevance: Tensor  # float [H, W] in [0, 1]: where CLIP sees the --select text
+    mask: Tensor  # bool [H, W]: the regenerated pixels
+
+
+def text_edit(run: LoadedRun, clip: CLIP, image: Tensor, *, select: str, prompt: str,
+              label: str | int | None = None, threshold: float = 0.5, dilate: int = 1,
+              patch: int | None = None, stride: int | None = None, guide_scale: float = 100.0,
+              steps: int = 100, jumps: int = 5, jump_length: int = 10,
+              seed: int = 0) -> TextEdit:
+    """Replace what `select` names in `image` (uint8 [C, H, W]) by what `prompt` says.
+
+    The window of the relevance map defaults to a quarter of the side (about one shapes
+    object), moved by a quarter of itself: 13 x 13 positions at any image size."""
+    method = run.method
+    if not isinstance(method, DDPM):
+        raise ConfigError(f"--diffusion {run.path} is a {run.cfg.method.name} run: pass a ddpm "
+                          "or ldm run")
+    if label is not None:
+        run.label_index(label)  # a bad label fails now, not after the slow part
+    elif run.conditional:
+        raise ConfigError("the diffusion model is class-conditional: pass --label (the class "
+                          "to draw in the masked region)")
+    known = as_float_image(image, run)  # also checks the image fits the model
+    check_mask_options(threshold, dilate)
+    if steps < 1 or jumps < 1 or jump_length < 1:
+        raise ConfigError("--steps, --jumps and --jump-length must be at least 1")
+    patch = max(1, image.shape[-1] // 4) if patch is None else patch
+    stride = max(1, patch // 4) if stride is None else stride
+    relevance = relevance_map(clip, image, select, patch=patch, stride=stride)
+    mask = relevance_mask(relevance, threshold, dilate)
+    if not mask.any():
+        raise ConfigError(f"CLIP finds nothing that {select!r} names at --threshold "
+                          f"{threshold}: lower --threshold or reword --select")
+    # CLIP judges the picture as it will be: the kept pixels are the input's, not the model's.
+    keep = (~mask).to(known.device, known.dtype)
+    distance = clip_guide(clip, prompt)
+    before = method.sampling
+    configure_sampling(run, guide=lambda x0: distance(keep * known + (1 - keep) * x0),
+                       guide_scale=guide_scale)
+    try:
+        edited = inpaint(run, image, mask, steps=steps, jumps=jumps, jump_length=jump_length,
+                         seed=seed, label=label)
+    finally:  # the run's own options (CFG, no guide) come back for its next use
+        method.sampling = before
+    return TextEdit(edited[0], relevance, mask)
+
