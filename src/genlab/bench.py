@@ -4,7 +4,7 @@ Each (method, seed) trains for the same number of minutes of training-step time,
 on n samples of its EMA generator against the real test split, and its numbers and sample grid
 are kept beside the page in `<out>/gan-<data>/raw/<method>-s<seed>.json` and
 `<out>/gan-<data>/samples-<method>-s<seed>.png`: small files that are committed with the page,
-so an interrupted benchmark resumes where it stopped (even on another machine) and the page is
+so an interrupted benchmark resumes where it stopped (on a machine of the same kind) and the page is
 always written from every finished run.
 """
 
@@ -47,6 +47,20 @@ def _config_path(method: str) -> Path:
     if not path.is_file():  # installed without the repository: fall back to the working dir
         path = Path("configs") / f"{method}.yaml"
     return path
+
+
+def machine_id() -> str:
+    """What a CPU-time budget buys depends on it: results from other machines are not mixed."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (f"{model}, {os.cpu_count()} CPUs, {torch.backends.cpu.get_cpu_capability()}, "
+            f"torch {torch.__version__.split('+')[0]}")
 
 
 def _write_json(path: Path, payload: Any) -> None:
@@ -156,6 +170,7 @@ def _job(method: str, seed: int, *, data_cfg: Any, n: int, threads: int | None,
     result["threads"] = torch.get_num_threads()
     result["judge"] = judge
     result["clock"] = kwargs["clock"]
+    result["machine"] = machine_id()
     path = raw / f"{method}-s{seed}.json"
     _write_json(path, result)
     return path
@@ -179,7 +194,8 @@ def bench_gan(*, data: str = "fashion-mnist", minutes: float = 10.0, seeds: int 
     pending = []
     for seed in range(seeds):  # seeds outermost: an interrupted bench has whole seeds done
         for method in methods:
-            if done_with(raw / f"{method}-s{seed}.json", judge, clock=clock):
+            if done_with(raw / f"{method}-s{seed}.json", judge, clock=clock,
+                         machine=machine_id()):
                 console.print(f"{method} seed {seed}: done earlier", highlight=False)
             else:
                 pending.append((method, seed))
@@ -206,8 +222,7 @@ def bench_gan(*, data: str = "fashion-mnist", minutes: float = 10.0, seeds: int 
     protocol = {"data": data, **({"overrides": " ".join(overrides)} if overrides else {}),
                 "n": n, "n_real": final.n_real, "minutes": minutes, "clock": clock,
                 **final.protocol(), "judge": judge, "floor": headline(final.floor()),
-                "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, "
-                           f"torch {torch.__version__}",
+                "machine": machine_id(),
                 "workers": workers, "threads_per_run": threads or torch.get_num_threads()}
     _write_json(raw / "protocol.json", protocol)
     from genlab.bench_page import write_gan_page

@@ -15,9 +15,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 from genlab.bench import GAN_METHODS, TABLE, mean_std  # noqa: E402
 
 
-def _load(raw: Path, judge: str | None) -> dict[str, list[dict[str, Any]]]:
-    """Every method with results measured by `judge`: the GAN family in its order, then the
-    others."""
+def _load(raw: Path, protocol: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Every method with results measured under `protocol` (same judge, clock and machine):
+    the GAN family in its order, then the others."""
+    same = [k for k in ("judge", "clock", "machine") if k in protocol]
     found = {p.stem.rsplit("-s", 1)[0] for p in raw.glob("*-s[0-9]*.json")}
     methods = [m for m in GAN_METHODS if m in found] + sorted(found - set(GAN_METHODS))
     out: dict[str, list[dict[str, Any]]] = {}
@@ -25,7 +26,7 @@ def _load(raw: Path, judge: str | None) -> dict[str, list[dict[str, Any]]]:
         runs = sorted(raw.glob(f"{method}-s*.json"))
         if runs:
             rows = [json.loads(p.read_text()) for p in runs]
-            if rows := [r for r in rows if judge is None or r.get("judge") == judge]:
+            if rows := [r for r in rows if all(r.get(k) == protocol[k] for k in same)]:
                 out[method] = rows
     return out
 
@@ -128,7 +129,7 @@ def write_gan_page(out: Path, *, data: str, methods: tuple[str, ...],
                    plot_hist: Callable[..., Path]) -> Path:
     assets = out / f"gan-{data}"
     del methods  # the page shows every method with results, whichever call ran it
-    res = _load(assets / "raw", protocol.get("judge"))
+    res = _load(assets / "raw", protocol)
     assets.mkdir(parents=True, exist_ok=True)
     lines = [f"# GAN benchmark on {data}", "",
              f"Command: `genlab bench gan --data {data} --minutes {protocol['minutes']:g} "
