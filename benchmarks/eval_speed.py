@@ -19,11 +19,11 @@ import time
 from pathlib import Path
 
 import torch
-from genlab.metrics.judge import load_judge
 
 from genlab.config import DataConfig, load_config
 from genlab.engine.trainer import Trainer
 from genlab.evaluation import evaluate_run
+from genlab.metrics.judge import load_judge
 
 ROOT = Path(__file__).resolve().parents[1]
 

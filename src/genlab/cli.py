@@ -126,6 +126,8 @@ def sample(
     sampler: SamplerOpt = None, steps: StepsOpt = None, eta: EtaOpt = None, cfg: CfgOpt = None,
     guide: GuideOpt = None, guide_scale: GuideScaleOpt = None,
     clip: ClipOpt = None, clip_model: ClipModelOpt = None,
+    prompt: Annotated[str | None, typer.Option(help="caption of every image (text-ldm runs; "
+                                               "default: the run's grid prompts)")] = None,
 ) -> None:
     """Write a grid of samples from a trained run (or a diffusers UNet folder)."""
     from genlab.generate import load_run, sample_grid
@@ -140,7 +142,7 @@ def sample(
     loaded = load_run(run, checkpoint, ema=not no_ema) if run else load_unet_folder(unet)
     clip_net = load_clip(clip, model=clip_model, device=loaded.device) if clip else None
     configure_sampling(loaded, sampler=sampler, steps=steps, eta=eta, cfg=cfg, guide=guide,
-                       guide_scale=guide_scale, clip=clip_net)
+                       guide_scale=guide_scale, clip=clip_net, prompt=prompt)
     path = out_path or (loaded.path / "samples" if run else Path(".")) / f"sample-seed{seed}.png"
     sample_grid(loaded, path, n=n, seed=seed, label=label, truncation=truncation)
     out.print(f"wrote {path}", highlight=False)
@@ -231,11 +233,11 @@ def clip_eval(
 def control(
     run: Annotated[Path, typer.Argument(help="run folder of an unconditional generator")],
     target: Annotated[str, typer.Option(help="class index or name to steer toward")],
-    steps: Annotated[int, typer.Option(help="optimisation steps on the noise vectors")] = 100,
+    steps: Annotated[int, typer.Option(help="optimisation steps on the noise vectors")] = 300,
     n: Annotated[int, typer.Option(help="noise vectors to steer")] = 64,
     lr: Annotated[float, typer.Option(help="Adam learning rate on z")] = 0.05,
     restarts: Annotated[int, typer.Option(help="times latents still below probability 0.5 "
-                                          "are redrawn and optimised again")] = 0,
+                                          "are redrawn and optimised again")] = 2,
     seed: SeedOpt = 0,
     out_path: Annotated[Path | None, typer.Option("--out", help="PNG to write")] = None,
 ) -> None:
@@ -338,6 +340,45 @@ def bench_diffusion_cmd(
     page = bench_diffusion(data=data, minutes=minutes, n=n, config=config, full_steps=ddpm_steps,
                            fast_steps=fast, cfg_scales=scales, runs=runs, out=out_dir,
                            overrides=list(set_ or []))
+    out.print(f"wrote {page}", highlight=False)
+
+
+@bench_app.command("text2img")
+def bench_text2img_cmd(
+    clip: Annotated[Path, typer.Option(help="the benchmark's CLIP (steers and scores): a clip "
+                                       "run folder or open_clip weights file")],
+    vqgan: Annotated[Path, typer.Option(help="vqgan run folder or taming checkpoint")],
+    diffusion: Annotated[Path | None, typer.Option(help="diffusion run for CLIP guidance "
+                                                   "(row skipped without it)")] = None,
+    ldm: Annotated[Path | None, typer.Option(help="text-conditioned LDM run (row skipped "
+                                             "without it)")] = None,
+    prompts: Annotated[int, typer.Option(help="held-out prompts, one image each")] = 50,
+    seed: SeedOpt = 0,
+    form: Annotated[str, typer.Option(help="prompt form: full ('a large red circle at the "
+                                      "top left') or short ('a red circle')")] = "full",
+    steps: Annotated[int | None, typer.Option(help="steps of every approach (default: "
+                                              "VQGAN 300, diffusion 50, LDM 50)")] = None,
+    cutouts: Annotated[int, typer.Option(help="CLIP + VQGAN crops per step")] = 32,
+    guide_scale: Annotated[float, typer.Option(help="CLIP guidance strength")] = 100.0,
+    cfg: Annotated[float, typer.Option("--cfg", help="text LDM guidance scale")] = 3.0,
+    clip_model: ClipModelOpt = None,
+    device: Annotated[str, typer.Option(help="cpu, cuda or auto")] = "cpu",
+    out_dir: Annotated[Path, typer.Option("--out", help="folder of the results page")] =
+    Path("docs/results"),
+) -> None:
+    """Text-to-image approaches on held-out shapes prompts, read back by the shapes reader."""
+    from genlab.bench_text2img import bench_text2img
+
+    if device not in ("auto", "cpu", "cuda"):
+        raise ConfigError(f"--device {device!r}: use cpu, cuda or auto")
+    if device == "auto":
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    page = bench_text2img(clip=clip, vqgan=vqgan, diffusion=diffusion, ldm=ldm, prompts=prompts,
+                          seed=seed, form=form, steps=steps, cutouts=cutouts,
+                          guide_scale=guide_scale, cfg=cfg, clip_model=clip_model,
+                          device=device, out=out_dir)
     out.print(f"wrote {page}", highlight=False)
 
 

@@ -159,5 +159,21 @@ class CLIPConfig(Section):
                               "5% of lr, held after (0: constant lr; set it to train.steps)")
 
 
+class TextLDMConfig(LDMConfig):
+    name: Literal["text-ldm"] = Field("text-ldm", description="training method")  # type: ignore[assignment]
+    clip_run: str | None = Field(None, description="run folder of the frozen genlab CLIP whose "
+                                 "text tower conditions the UNet")
+    clip: CLIPConfig | None = Field(None, description="that CLIP's config (filled from clip_run; "
+                                    "kept so the run samples without the CLIP folder)")
+    text_dropout: float = Field(0.1, ge=0, lt=1, description="probability of replacing a "
+                                "caption with the empty text in training (for classifier-free "
+                                "guidance)")
+    heads: int = Field(4, ge=1, description="attention heads of the UNet's self- and "
+                       "cross-attention (divides every width)")
+    prompts: list[str] = Field(default_factory=list, description="captions the sample grids "
+                               "show, one per column (empty: the first 8 distinct training "
+                               "captions, filled in when training starts)")
+
+
 MethodConfig = Annotated[GANConfig | VAEConfig | DDPMConfig | LDMConfig | VQGANConfig
-                         | CLIPConfig, Field(discriminator="name")]
+                         | CLIPConfig | TextLDMConfig, Field(discriminator="name")]

@@ -42,6 +42,21 @@ def make_scheduler(kind: str, train_config: dict[str, Any]) -> Any:
     raise ConfigError(f"unknown sampler {kind!r}: use one of {', '.join(SAMPLERS)}")
 
 
+def cfg_eps(unet: Any, x: Tensor, t: Tensor, cond: dict[str, Tensor],
+            uncond: dict[str, Tensor], scale: float) -> Tensor:
+    """Classifier-free guidance: eps = eps_uncond + s (eps_cond - eps_uncond), both predicted
+    in one batch. `cond`/`uncond` are the UNet's conditioning keyword arguments (class labels,
+    text states) for the rows of x; s = 1 is plain conditional, 0 unconditional."""
+    if scale == 1:
+        return unet(x, t, **cond).sample
+    if scale == 0:
+        return unet(x, t, **uncond).sample
+    both = unet(torch.cat([x, x]), torch.cat([t, t]),
+                **{k: torch.cat([cond[k], uncond[k]]) for k in cond}).sample
+    eps_cond, eps_uncond = both.chunk(2)
+    return eps_uncond + scale * (eps_cond - eps_uncond)
+
+
 def predicted_x0(x: Tensor, eps: Tensor, alpha_bar: Tensor) -> Tensor:
     """x0 implied by x_t and the predicted noise: (x_t - sqrt(1 - a) eps) / sqrt(a)."""
     return (x - (1 - alpha_bar).sqrt() * eps) / alpha_bar.sqrt()

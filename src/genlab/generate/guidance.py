@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -62,14 +62,23 @@ def parse_guide(spec: str, run: LoadedRun, clip: CLIP | None = None) -> Guide:
 def configure_sampling(run: LoadedRun, *, sampler: str | None = None, steps: int | None = None,
                        eta: float | None = None, cfg: float | None = None,
                        guide: str | Guide | None = None, guide_scale: float | None = None,
-                       clip: CLIP | None = None) -> None:
+                       clip: CLIP | None = None,
+                       prompt: str | Sequence[str] | None = None) -> None:
     """Set a diffusion run's sampler options; any of them on another kind of run is an error.
-    `clip` is the CLIP a `clip:PROMPT` guide uses."""
+    `clip` is the CLIP a `clip:PROMPT` guide uses; `prompt` is the caption of a text-ldm run's
+    images (several: given to the images in turn)."""
     if clip is not None and not (isinstance(guide, str) and guide.startswith("clip:")):
         raise ConfigError("--clip is only used by --guide clip:PROMPT: add one or drop --clip")
     given: dict[str, Any] = {k: v for k, v in dict(sampler=sampler, steps=steps, eta=eta, cfg=cfg,
                                                    guide=guide, guide_scale=guide_scale).items()
                              if v is not None}
+    if prompt is not None:
+        from genlab.methods.text_ldm import TextLDM
+
+        if not isinstance(run.method, TextLDM):
+            raise ConfigError(f"--prompt applies to text-conditioned runs (method text-ldm); "
+                              f"{run.path} is a {run.cfg.method.name} run")
+        given["prompts"] = (prompt,) if isinstance(prompt, str) else tuple(prompt)
     if not given:
         return
     if not hasattr(run.method, "configure_sampling"):

@@ -9,10 +9,12 @@ from genlab.methods.clip import CLIP
 from genlab.methods.diffusion import DDPM
 from genlab.methods.gan import GAN
 from genlab.methods.ldm import LDM
+from genlab.methods.text_ldm import TextLDM
 from genlab.methods.vae import VAE
 from genlab.methods.vqgan import VQGAN
 
-METHODS: dict[str, type[Method]] = {m.name: m for m in (GAN, VAE, DDPM, LDM, VQGAN, CLIP)}
+METHODS: dict[str, type[Method]] = {m.name: m for m in (GAN, VAE, DDPM, LDM, VQGAN, CLIP,
+                                                          TextLDM)}
 
 
 def build_method(cfg: Any, info: DataInfo) -> Method:

@@ -9,7 +9,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from genlab.config_methods import CLIPConfig
 from genlab.errors import ConfigError, DataError
@@ -31,6 +31,19 @@ MAX_LOGIT_SCALE = math.log(100)  # CLIP clips the temperature at 100
 MIN_LR_RATIO = 0.05  # where the cosine decay ends
 
 
+def build_clip_model(cfg: CLIPConfig, image_size: int) -> tuple[nn.Module, dict[str, Any]]:
+    """The open_clip model a clip config describes (random weights) and the options of its
+    tokenizer (standard models may clean text first)."""
+    if cfg.model:
+        kwargs = standard_config(cfg.model)["text_cfg"].get("tokenizer_kwargs") or {}
+        return create_standard_clip(cfg.model), kwargs
+    return build_clip(embed_dim=cfg.embed_dim, image_size=image_size,
+                      vision_layers=cfg.vision_layers, vision_width=cfg.vision_width,
+                      patch_size=cfg.patch_size, text_layers=cfg.text_layers,
+                      text_width=cfg.text_width, context_length=cfg.context_length,
+                      heads=cfg.heads), {}
+
+
 class CLIP(Method):
     name = "clip"
     generative = False
@@ -42,17 +55,7 @@ class CLIP(Method):
         if cfg.pretrained and not cfg.model:
             raise ConfigError("method.pretrained needs method.model naming its architecture, "
                               "e.g. ViT-B-32-quickgelu for OpenAI's ViT-B/32 weights")
-        self._tokenizer_kwargs: dict[str, Any] = {}  # standard models may clean text first
-        if cfg.model:
-            model = create_standard_clip(cfg.model)
-            self._tokenizer_kwargs = standard_config(cfg.model)["text_cfg"].get(
-                "tokenizer_kwargs") or {}
-        else:
-            model = build_clip(embed_dim=cfg.embed_dim, image_size=info.image_size,
-                               vision_layers=cfg.vision_layers, vision_width=cfg.vision_width,
-                               patch_size=cfg.patch_size, text_layers=cfg.text_layers,
-                               text_width=cfg.text_width, context_length=cfg.context_length,
-                               heads=cfg.heads)
+        model, self._tokenizer_kwargs = build_clip_model(cfg, info.image_size)
         self.nets["clip"] = CLIPNet(model)
         if cfg.freeze:
             self.nets["clip"].requires_grad_(False)

@@ -48,7 +48,7 @@ class DDPM(Method):
             raise ConfigError(f"the UNet takes {config.get('in_channels')} x "
                               f"{config.get('sample_size')} px inputs but the data is "
                               f"{channels} x {size}: set data.image_size or pick another UNet")
-        self.nets["unet"] = build_unet(config)
+        self.nets["unet"] = self.build_unet(config)
         self.unet_config = dict(self.nets["unet"].config)
         self.noise = DDPMScheduler(num_train_timesteps=cfg.timesteps,
                                    beta_schedule=cfg.beta_schedule, beta_start=cfg.beta_start,
@@ -61,16 +61,25 @@ class DDPM(Method):
         """Channels and side of what the UNet denoises (images here, latents in LDM)."""
         return self.info.channels, self.info.image_size
 
+    def build_unet(self, config: dict[str, Any]) -> Any:
+        """The diffusers UNet for this config (text-ldm: a UNet2DConditionModel)."""
+        return build_unet(config)
+
     def _unet_config(self, channels: int, size: int) -> dict[str, Any]:
         cfg = self.cfg
         try:
-            return unet_config(channels=channels, image_size=size, widths=cfg.channels,
-                               attention=cfg.attention, layers_per_block=cfg.layers_per_block,
-                               norm_groups=cfg.norm_groups,
-                               num_class_embeds=self.num_classes + 1 if self.num_classes
-                               else None)
+            return self.unet_layout(channels=channels, image_size=size, widths=cfg.channels,
+                                    attention=cfg.attention,
+                                    layers_per_block=cfg.layers_per_block,
+                                    norm_groups=cfg.norm_groups)
         except ValueError as err:
             raise ConfigError(f"method: {err}") from None
+
+    def unet_layout(self, **common: Any) -> dict[str, Any]:
+        """The UNet's config from the fields every diffusion UNet shares; here a class
+        embedding with one extra "no class" row for conditional models."""
+        return unet_config(**common, num_class_embeds=self.num_classes + 1 if self.num_classes
+                           else None)
 
     def configure_sampling(self, **options: Any) -> None:
         """Change sampling options (None values keep the current ones)."""
@@ -98,14 +107,19 @@ class DDPM(Method):
         noise = torch.randn_like(x0)
         t = torch.randint(0, self.cfg.timesteps, (len(x0),), device=x0.device)
         xt = self.noise.add_noise(x0, noise, t)
-        labels = None
-        if self.num_classes:
-            drop = torch.rand(len(x0), device=x0.device) < self.cfg.p_uncond
-            labels = torch.where(drop, self.num_classes, batch["label"])
-        loss = epsilon_loss(self.nets["unet"](xt, t, class_labels=labels).sample, noise)
+        loss = epsilon_loss(self.nets["unet"](xt, t, **self.condition(batch)).sample, noise)
         self._warmup()
         ctx.update("unet", loss)
         return {"loss": loss.detach()}
+
+    def condition(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+        """The UNet's conditioning inputs for a training batch: class labels, replaced by "no
+        class" with probability p_uncond so one model also predicts unconditionally (CFG)."""
+        if not self.num_classes:
+            return {}
+        labels = batch["label"]
+        drop = torch.rand(len(labels), device=labels.device) < self.cfg.p_uncond
+        return {"class_labels": torch.where(drop, self.num_classes, labels)}
 
     # ----- sampling ------------------------------------------------------------------------
     def sample_latents(self, n: int, generator: torch.Generator | None = None) -> Tensor:
@@ -124,19 +138,11 @@ class DDPM(Method):
             raise ConfigError("this model is conditional: pass class labels (--label)")
         if labels.dim() != 1:
             raise ConfigError("diffusion models take class indices, not soft labels")
-        null = torch.full_like(labels, self.num_classes)
-        if cfg_scale == 1:
-            return lambda x, t: unet(x, t, class_labels=labels).sample
-        if cfg_scale == 0:
-            return lambda x, t: unet(x, t, class_labels=null).sample
+        from genlab.generate.diffusion import cfg_eps
 
-        def eps(x: Tensor, t: Tensor) -> Tensor:
-            both = unet(torch.cat([x, x]), torch.cat([t, t]),
-                        class_labels=torch.cat([labels, null])).sample
-            cond, uncond = both.chunk(2)
-            return uncond + cfg_scale * (cond - uncond)
-
-        return eps
+        cond = {"class_labels": labels}
+        null = {"class_labels": torch.full_like(labels, self.num_classes)}
+        return lambda x, t: cfg_eps(unet, x, t, cond, null, cfg_scale)
 
     def denoise(self, z: Tensor, labels: Tensor | None = None, *,
                 generator: torch.Generator | None = None, init: Tensor | None = None,

@@ -157,3 +157,31 @@ class CLIPNet(nn.Module):
 
     def forward(self, images: Tensor, tokens: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         return self.encode_image(images), self.encode_text(tokens), self.logit_scale
+
+
+class CLIPTextTower(nn.Module):
+    """The text half of an open_clip CLIP, for conditioning a generator: per-token states
+    [N, context_length, width], the final layer norm's output (what Stable Diffusion
+    cross-attends to). The image tower is deleted, and skipped when a whole CLIP's weights are
+    loaded: conditioning never uses it, so checkpoints stay small and any image size fits."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        del model.visual
+        self.model = model
+        self.context_length = int(model.context_length)
+        self.width = int(model.transformer.width)
+        self.register_load_state_dict_pre_hook(self._skip_image_tower)
+
+    @staticmethod
+    def _skip_image_tower(module: nn.Module, state_dict: dict[str, Tensor], prefix: str,
+                          *args: Any) -> None:
+        for key in [k for k in state_dict if k.startswith(f"{prefix}model.visual.")]:
+            del state_dict[key]
+
+    def forward(self, tokens: Tensor) -> Tensor:
+        # open_clip's CLIP.encode_text up to (not including) pooling and projection
+        m = self.model
+        cast = m.transformer.get_cast_dtype()
+        x = m.token_embedding(tokens).to(cast) + m.positional_embedding.to(cast)
+        return m.ln_final(m.transformer(x, attn_mask=m.attn_mask))

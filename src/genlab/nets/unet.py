@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from diffusers import UNet2DModel
+from diffusers import UNet2DConditionModel, UNet2DModel
 
 
 def unet_config(*, channels: int, image_size: int, widths: tuple[int, ...],
@@ -37,3 +37,24 @@ def unet_config(*, channels: int, image_size: int, widths: tuple[int, ...],
 def build_unet(config: dict[str, Any]) -> UNet2DModel:
     """From keyword arguments or a `config.json` (its private `_` keys are ignored)."""
     return UNet2DModel.from_config(config)
+
+
+def cond_unet_config(*, cross_attention_dim: int, heads: int, **kwargs: Any) -> dict[str, Any]:
+    """UNet2DConditionModel keyword arguments: `unet_config`'s UNet whose attention blocks
+    (and middle block) also cross-attend to `encoder_hidden_states` [N, tokens,
+    cross_attention_dim]; `heads` attention heads (diffusers calls them attention_head_dim)."""
+    config = unet_config(num_class_embeds=None, **kwargs)
+    if any(w % heads for w in kwargs["widths"]):
+        raise ValueError(f"attention heads {heads} must divide every width in "
+                         f"{kwargs['widths']}")
+    attention = kwargs["attention"]
+    config.update(
+        down_block_types=["CrossAttnDownBlock2D" if a else "DownBlock2D" for a in attention],
+        up_block_types=["CrossAttnUpBlock2D" if a else "UpBlock2D" for a in attention[::-1]],
+        mid_block_type="UNetMidBlock2DCrossAttn", cross_attention_dim=cross_attention_dim,
+        attention_head_dim=heads)
+    return config
+
+
+def build_cond_unet(config: dict[str, Any]) -> UNet2DConditionModel:
+    return UNet2DConditionModel.from_config(config)

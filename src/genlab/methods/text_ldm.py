@@ -1,0 +1,116 @@
+"""Text-conditioned latent diffusion (Rombach et al. 2022, the Stable Diffusion recipe at toy
+scale): the LDM's UNet cross-attends to the per-token states of a frozen genlab CLIP's text
+tower. Captions become the empty text "" with probability text_dropout in training, so one
+model predicts with and without text and classifier-free guidance mixes the two:
+eps = eps("") + s * (eps(prompt) - eps(""))."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import Tensor, nn
+
+from genlab.config_methods import TextLDMConfig
+from genlab.errors import ConfigError, DataError
+from genlab.methods.base import DataInfo
+from genlab.methods.clip import build_clip_model
+from genlab.methods.diffusion import SamplingOptions
+from genlab.methods.ldm import LDM
+from genlab.nets.clip import CLIPTextTower, tokenize
+from genlab.nets.unet import build_cond_unet, cond_unet_config
+
+if TYPE_CHECKING:
+    from genlab.data import ImageData
+
+GRID_PROMPTS = 8  # distinct training captions the sample grids show (one per column of 8)
+
+
+@dataclass(frozen=True)
+class TextSamplingOptions(SamplingOptions):
+    prompts: tuple[str, ...] = ()  # captions given to the images in turn (empty: cfg.prompts)
+
+
+def drop_captions(tokens: Tensor, empty: Tensor, p: float) -> Tensor:
+    """Each row of `tokens` replaced by `empty` (the tokens of "") with probability p."""
+    drop = torch.rand(len(tokens), device=tokens.device) < p
+    return torch.where(drop[:, None], empty.to(tokens.device), tokens)
+
+
+class TextLDM(LDM):
+    name = "text-ldm"
+    pretrained_runs = {**LDM.pretrained_runs, "clip_run": "clip"}
+
+    def __init__(self, cfg: TextLDMConfig, info: DataInfo) -> None:
+        if cfg.clip is None:
+            raise ConfigError("method.clip_run is required: train a CLIP on the same kind of "
+                              "captions first (configs/clip-shapes.yaml)")
+        if cfg.conditional:
+            raise ConfigError("text-ldm is conditioned on captions, not class labels: set "
+                              "method.conditional=false")
+        # The image tower is dropped at once, so build it at its smallest (one patch).
+        model, self._tokenizer_kwargs = build_clip_model(cfg.clip, cfg.clip.patch_size)
+        tower = CLIPTextTower(model)
+        self._text_width = tower.width  # the UNet's cross-attention width, needed just below
+        super().__init__(cfg, info)
+        # The clip run's layout (net "clip" holding module "clip"), so its weights load as-is.
+        self.nets["clip"] = nn.ModuleDict({"clip": tower}).requires_grad_(False)
+        self.sampling = TextSamplingOptions(**{f.name: getattr(self.sampling, f.name)
+                                               for f in fields(self.sampling)})
+        self._empty = self.tokenize([""])
+
+    def unet_layout(self, **common: Any) -> dict[str, Any]:
+        return cond_unet_config(**common, cross_attention_dim=self._text_width,
+                                heads=self.cfg.heads)
+
+    def build_unet(self, config: dict[str, Any]) -> Any:
+        return build_cond_unet(config)
+
+    # ----- text ----------------------------------------------------------------------------
+    @property
+    def text_tower(self) -> CLIPTextTower:
+        return self.nets["clip"]["clip"]
+
+    def tokenize(self, texts: list[str]) -> Tensor:
+        return tokenize(texts, self.text_tower.context_length, self._tokenizer_kwargs)
+
+    @torch.no_grad()
+    def embed(self, texts: list[str]) -> Tensor:
+        """Per-token text states [N, context_length, width]: what the UNet cross-attends to."""
+        return self.text_tower(self.tokenize(texts).to(self.device))
+
+    def prepare_data(self, data: ImageData) -> dict[str, Tensor]:
+        """Caption tokens for the batches; the grid prompts default to the first distinct
+        captions (set before the engine writes config.yaml, so the run keeps them)."""
+        if not data.captions:
+            raise DataError(f"{data.name} has no captions and text-ldm learns from image-"
+                            "caption pairs: use shapes, a labelled dataset (captions from "
+                            "data.caption_template) or folder:PATH with a captions.jsonl")
+        if not self.cfg.prompts:
+            self.cfg.prompts = list(dict.fromkeys(data.captions))[:GRID_PROMPTS]
+        return {"text": self.tokenize(data.captions)}
+
+    # ----- training and sampling -----------------------------------------------------------
+    def condition(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+        tokens = drop_captions(batch["text"], self._empty, self.cfg.text_dropout)
+        with torch.no_grad():  # the text tower is frozen
+            return {"encoder_hidden_states": self.text_tower(tokens)}
+
+    def eps_fn(self, labels: Tensor | None, cfg_scale: float) -> Any:
+        """Noise predictor for the configured prompts (image i gets prompt i mod k; no prompts
+        at all, as in a run that never saw data: the empty text), CFG against ""."""
+        from genlab.generate.diffusion import cfg_eps
+
+        if labels is not None:
+            raise ConfigError("this model is conditioned on text: pass --prompt, not --label")
+        cond = self.embed(list(self.sampling.prompts or self.cfg.prompts or [""]))
+        null = self.embed([""])
+        unet = self.nets["unet"]
+
+        def eps(x: Tensor, t: Tensor) -> Tensor:
+            rows = torch.arange(len(x), device=x.device) % len(cond)
+            return cfg_eps(unet, x, t, {"encoder_hidden_states": cond[rows]},
+                           {"encoder_hidden_states": null.expand(len(x), -1, -1)}, cfg_scale)
+
+        return eps
