@@ -40,16 +40,8 @@ def text2img(
 ) -> None:
     """Optimise a VQGAN latent until CLIP sees the prompt in the image (VQGAN-CLIP)."""
     import torch
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
 
-    from genlab.engine.progress import console, format_logs
+    from genlab.engine.progress import TrainProgress
     from genlab.errors import ConfigError
     from genlab.generate.clip_models import load_clip
     from genlab.generate.text2img import (
@@ -71,17 +63,16 @@ def text2img(
     if init is not None:
         init_image = to_float(read_image(init, net.encoder.conv_in.in_channels))
 
-    bar = Progress(TextColumn("[bold]text2img"), BarColumn(), MofNCompleteColumn(),
-                   TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
-                   TextColumn("{task.fields[logs]}"), console=console,
-                   disable=not console.is_terminal)
-    task = bar.add_task("text2img", total=steps, logs="")
-    with bar:
+    bar = TrainProgress(steps, 0, label="text2img")
+    every = max(1, steps // 20)  # off a terminal the bar prints a line per logged update
+    try:
         image, frames = text_to_image(
             model, net, prompts, steps=steps, lr=lr, cutouts=cutouts, cut_pow=cut_pow,
             size=size, init_image=init_image, seed=seed,
-            callback=lambda step, logs: bar.update(task, completed=step,
-                                                   logs=format_logs(logs)))
+            callback=lambda step, logs: bar.update(
+                step, logs if step % every == 0 or step == steps else None))
+    finally:
+        bar.close()
     path = save_image(image, out_path or _default_out(prompt, seed))
     gif = save_gif([grid_image(f[None], nrow=1, padding=0) for f in frames],
                    path.with_suffix(".gif"))

@@ -22,16 +22,16 @@ def format_logs(logs: dict[str, float]) -> str:
 
 
 class TrainProgress:
-    def __init__(self, total: int, start: int, enabled: bool = True) -> None:
+    def __init__(self, total: int, start: int, enabled: bool = True, label: str = "train") -> None:
         self.total, self.enabled = total, enabled
         self.live = enabled and console.is_terminal
         self._t0, self._s0 = time.perf_counter(), start
         self._bar = None
         if self.live:
-            self._bar = Progress(TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(),
+            self._bar = Progress(TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(),
                                  TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
                                  TextColumn("{task.fields[logs]}"), console=console)
-            self._task = self._bar.add_task("train", total=total, completed=start, logs="")
+            self._task = self._bar.add_task(label, total=total, completed=start, logs="")
             self._bar.start()
 
     def update(self, step: int, logs: dict[str, float] | None = None) -> None:
