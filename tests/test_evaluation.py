@@ -186,6 +186,13 @@ def test_bench_gan_smoke(tmp_path, capsys):
     assert code == 0 and "dcgan seed 0: done earlier" not in stdout + err
     assert "wgan-gp seed 0: done earlier" in stdout + err
     assert json.loads((raw / "dcgan-s0.json").read_text())["judge"] != "another-judge"
+    # --page-only trains nothing and says what is missing
+    more = [a if a != "1" else "2" for a in args] + ["--page-only"]
+    code, stdout, err = run_cli(more, capsys)
+    assert code == 0, err
+    assert not (raw / "dcgan-s1.json").exists()
+    assert "not measured yet: dcgan-s1, wgan-gp-s1" in (tmp_path / "results" /
+                                                        "gan-shapes.md").read_text()
 
 
 def test_bench_gan_workers_run_side_by_side(tmp_path, capsys):

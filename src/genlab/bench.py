@@ -180,10 +180,11 @@ def bench_gan(*, data: str = "fashion-mnist", minutes: float = 10.0, seeds: int 
               n: int = 10_000, methods: tuple[str, ...] = GAN_METHODS,
               runs: Path = Path("runs"), out: Path = Path("docs/results"),
               progress: bool = True, overrides: list[str] | None = None,
-              workers: int = 1, clock: str = "cpu") -> Path:
-    """Run what is not done yet and write the page. `overrides` (`--set` items) apply to every
-    run's config; the evaluators use the resulting data section. With `workers` > 1, that many
-    runs train side by side in separate processes, sharing the CPU threads equally. `clock`
+              workers: int = 1, clock: str = "cpu", page_only: bool = False) -> Path:
+    """Run what is not done yet (nothing with `page_only`) and write the page. `overrides`
+    (`--set` items) apply to every run's config; the evaluators use the resulting data
+    section. With `workers` > 1, that many runs train side by side in separate processes,
+    sharing the CPU threads equally. `clock`
     counts the budget in CPU seconds of each run's process (fair when other work shares the
     machine) or in wall seconds."""
     overrides = list(overrides or [])
@@ -199,6 +200,8 @@ def bench_gan(*, data: str = "fashion-mnist", minutes: float = 10.0, seeds: int 
                 console.print(f"{method} seed {seed}: done earlier", highlight=False)
             else:
                 pending.append((method, seed))
+    missing = [f"{m}-s{s}" for m, s in pending] if page_only else []
+    pending = [] if page_only else pending
     threads = max(1, torch.get_num_threads() // workers) if workers > 1 else None
     common = dict(data_cfg=data_cfg, n=n, threads=threads, raw=raw, judge=judge, data=data,
                   minutes=minutes, clock=clock,
@@ -223,7 +226,8 @@ def bench_gan(*, data: str = "fashion-mnist", minutes: float = 10.0, seeds: int 
                 "n": n, "n_real": final.n_real, "minutes": minutes, "clock": clock,
                 **final.protocol(), "judge": judge, "floor": headline(final.floor()),
                 "machine": machine_id(),
-                "workers": workers, "threads_per_run": threads or torch.get_num_threads()}
+                "workers": workers, "threads_per_run": threads or torch.get_num_threads(),
+                **({"missing": missing} if missing else {})}
     _write_json(raw / "protocol.json", protocol)
     from genlab.bench_page import write_gan_page
 

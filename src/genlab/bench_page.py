@@ -137,7 +137,11 @@ def write_gan_page(out: Path, *, data: str, methods: tuple[str, ...],
              f"{_workers_flag(protocol)}` "
              f"(raw numbers in `gan-{data}/raw/`).", "",
              "Protocol: " + ", ".join(f"{k} = {v}" for k, v in protocol.items()
-                                      if k != "floor") + "." + _side_by_side(protocol), "",
+                                      if k not in ("floor", "missing")) + "." +
+             _side_by_side(protocol), "",
+             *([f"**Partial results**: not measured yet: {', '.join(protocol['missing'])} "
+                "(rerun the command to add them; finished runs are kept).", ""]
+               if protocol.get("missing") else []),
              "| method | seeds | " + " | ".join(label for _, label in TABLE) + " |",
              "|---|---|" + "---|" * len(TABLE)]
     for method, runs in res.items():

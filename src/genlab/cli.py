@@ -295,6 +295,8 @@ def bench_gan_cmd(
                                          "share of the CPU threads)")] = 1,
     clock: Annotated[str, typer.Option(help="budget clock: cpu (CPU seconds of each run's "
                                        "process; fair on a shared machine) or wall")] = "cpu",
+    page_only: Annotated[bool, typer.Option(help="train nothing: write the page from the runs "
+                                            "finished so far")] = False,
 ) -> None:
     """Train the GAN family for the same time budget each and write a results page."""
     from genlab.bench import ALL_METHODS, bench_gan
@@ -307,7 +309,8 @@ def bench_gan_cmd(
         raise ConfigError("--minutes must be > 0, --seeds >= 1, --n >= 10, --workers >= 1 and "
                           "--clock cpu or wall")
     page = bench_gan(data=data, minutes=minutes, seeds=seeds, n=n, methods=chosen, runs=runs,
-                     out=out_dir, overrides=list(set_ or []), workers=workers, clock=clock)
+                     out=out_dir, overrides=list(set_ or []), workers=workers, clock=clock,
+                     page_only=page_only)
     out.print(f"wrote {page}", highlight=False)
 
 
