@@ -38,7 +38,7 @@ OTHER_METHODS = {"vae": ("vae", []),
 ALL_METHODS = (*GAN_METHODS, *OTHER_METHODS)
 TABLE = [("fid", "FID"), ("kid", "KID"), ("is", "IS"), ("precision", "precision"),
          ("recall", "recall"), ("coverage", "coverage"), ("classes_covered", "classes covered"),
-         ("class_kl", "class KL"), ("images_per_s", "images/s")]
+         ("class_kl", "class KL"), ("steps", "steps"), ("images_per_s", "images/s")]
 PSIS = (0.25, 0.5, 0.75, 1.0)
 
 
@@ -223,7 +223,8 @@ def bench_gan(*, data: str = "fashion-mnist", minutes: float = 10.0, seeds: int 
         _job(method, seed, progress=progress, **common)
     final = _evaluators(data_cfg, n, progress)[0]
     protocol = {"data": data, **({"overrides": " ".join(overrides)} if overrides else {}),
-                "n": n, "n_real": final.n_real, "minutes": minutes, "clock": clock,
+                "seeds": seeds, "n": n, "n_real": final.n_real, "minutes": minutes,
+                "clock": clock,
                 **final.protocol(), "judge": judge, "floor": headline(final.floor()),
                 "machine": machine_id(),
                 "workers": workers, "threads_per_run": threads or torch.get_num_threads(),

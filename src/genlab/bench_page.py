@@ -36,7 +36,7 @@ def _cell(runs: list[dict[str, Any]], key: str) -> str:
     if not values:
         return "-"
     mean, std = mean_std([float(v) for v in values])
-    digits = {"images_per_s": 0, "classes_covered": 1}.get(key, 3)
+    digits = {"images_per_s": 0, "steps": 0, "classes_covered": 1}.get(key, 3)
     return f"{mean:.{digits}f} ± {std:.{digits}f}" if len(values) > 1 else f"{mean:.{digits}f}"
 
 
@@ -44,12 +44,18 @@ def _m(runs: dict[str, list[dict[str, Any]]], method: str, key: str) -> tuple[fl
     return mean_std([float(r[key]) for r in runs[method]])
 
 
+UNDECIDED = "undecided (needs at least 2 seeds of each method)"
+
+
 def _better(res: dict[str, list[dict[str, Any]]], a: str, b: str, key: str,
-            higher: bool) -> tuple[bool, str]:
-    """Is method b better than a on `key` by more than one std of each? And the numbers."""
+            higher: bool) -> tuple[bool | None, str]:
+    """Is method b better than a on `key` by more than one std of each? None while either has
+    a single seed (no spread to compare against). And the numbers."""
     ma, sa = _m(res, a, key)
     mb, sb = _m(res, b, key)
     better = (mb > ma + sa + sb) if higher else (mb < ma - sa - sb)
+    if min(len(res[a]), len(res[b])) < 2:
+        return None, f"{key} {a} {ma:.3f} vs {b} {mb:.3f}"
     return better, f"{key} {a} {ma:.3f} vs {b} {mb:.3f}"
 
 
@@ -59,8 +65,9 @@ def _claims(res: dict[str, list[dict[str, Any]]]) -> list[str]:
     for m in (m for m in ("gan", "dcgan") if m in res and "wgan-gp" in res):
         checks = [_better(res, m, "wgan-gp", key, higher) for key, higher in
                   (("recall", True), ("coverage", True), ("class_kl", False))]
-        wins = sum(ok for ok, _ in checks)
-        verdict = ("supported" if wins == 3 else "not supported" if wins == 0 else
+        wins = sum(bool(ok) for ok, _ in checks)
+        verdict = (UNDECIDED if any(ok is None for ok, _ in checks) else
+                   "supported" if wins == 3 else "not supported" if wins == 0 else
                    f"partly supported ({wins} of 3 measures)")
         lines.append(f"- *BCE GANs collapse modes, WGAN-GP does not* "
                      f"({'; '.join(text for _, text in checks)}): **{verdict}** (better by "
@@ -76,7 +83,8 @@ def _claims(res: dict[str, list[dict[str, Any]]]) -> list[str]:
              "GAN samples are sharper than a VAE's (FID)")):
         if a in res and b in res:
             ok, text = _better(res, a, b, key, higher)
-            lines.append(f"- *{claim}* ({text}): **{'supported' if ok else 'not supported'}**.")
+            verdict = UNDECIDED if ok is None else "supported" if ok else "not supported"
+            lines.append(f"- *{claim}* ({text}): **{verdict}**.")
     trunc = [r["truncation"] for r in res.get("dcgan", []) if "truncation" in r]
     if trunc:
         sweep = trunc[0]
@@ -133,7 +141,7 @@ def write_gan_page(out: Path, *, data: str, methods: tuple[str, ...],
     assets.mkdir(parents=True, exist_ok=True)
     lines = [f"# GAN benchmark on {data}", "",
              f"Command: `genlab bench gan --data {data} --minutes {protocol['minutes']:g} "
-             f"--seeds {max(len(v) for v in res.values()) if res else 0}"
+             f"--seeds {protocol.get('seeds') or max((len(v) for v in res.values()), default=0)}"
              f"{_workers_flag(protocol)}` "
              f"(raw numbers in `gan-{data}/raw/`).", "",
              "Protocol: " + ", ".join(f"{k} = {v}" for k, v in protocol.items()
