@@ -100,7 +100,8 @@ def run_one(method: str, seed: int, *, data: str, minutes: float, final: Evaluat
     hook = _Curve(curve, every_s=minutes * 60 / 8 if method != "ddpm" else float("inf"))
     hook.trainer = trainer
     trainer.evaluator = hook
-    trainer.run()
+    if trainer.run().interrupted:  # stopped early (Ctrl-C, SIGTERM): never a result row
+        raise KeyboardInterrupt(f"{method} seed {seed} was stopped before its budget")
     with sampling(trainer.method, trainer.ema) as m:
         images, labels = generate_images(m, final.n, seed=0)
     results = final.evaluate(images, labels)
