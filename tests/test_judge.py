@@ -119,8 +119,30 @@ def test_damaged_cache_is_retrained(trained: Judge, monkeypatch: pytest.MonkeyPa
         meta.write_text(saved)
 
 
+def test_a_shipped_judge_is_used_instead_of_training(trained: Judge, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch):
+    shipped = tmp_path / "shipped"
+    for name, data in (("other", None), ("shapes-16px", trained.path)):
+        (shipped / name).mkdir(parents=True)
+        if data is not None:
+            for f in ("judge.json", "weights.safetensors"):
+                (shipped / name / f).write_bytes((data / f).read_bytes())
+    (shipped / "other" / "judge.json").write_text('{"fingerprint": "for other data"}')
+    monkeypatch.setattr(judge_module, "SHIPPED", shipped)
+    monkeypatch.setenv("GENLAB_CACHE", str(tmp_path / "fresh"))
+    calls = _no_training(monkeypatch)
+    loaded = load_judge(SMALL, train_if_missing=False, progress=False)
+    assert not calls
+    assert loaded.path == tmp_path / "fresh" / "judges" / trained.path.name  # now cached
+    assert (loaded.path / "weights.safetensors").read_bytes() == (
+        trained.path / "weights.safetensors").read_bytes()
+    images = torch.randint(0, 256, (4, 3, 16, 16), dtype=torch.uint8)
+    assert torch.equal(loaded.predict(images)[0], trained.predict(images)[0])
+
+
 def test_nothing_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("GENLAB_CACHE", str(tmp_path))
+    monkeypatch.setattr(judge_module, "SHIPPED", tmp_path / "none")
     assert judge_cache_dir() == tmp_path / "judges"
     with pytest.raises(EvalError, match="no judge for shapes at 16px"):
         load_judge(SMALL, train_if_missing=False)

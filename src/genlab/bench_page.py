@@ -132,6 +132,15 @@ def _side_by_side(protocol: dict[str, Any]) -> str:
             "CPU thread(s): images/s is per run, not per machine." + clock)
 
 
+def _others_note(others: list[str]) -> str:
+    notes = {"vae": " The VAE (configs/vae.yaml) samples from its prior, with no tricks.",
+             "ddpm": " The DDPM (configs/ddpm-fashion.yaml, class-conditional) samples with "
+                     "DDIM in 20 steps and no guidance (scale 1), every class equally often; "
+                     "its final evaluation costs far more CPU than a GAN's, which the budget "
+                     "does not count."}
+    return "".join(notes.get(m, "") for m in others)
+
+
 def write_gan_page(out: Path, *, data: str, methods: tuple[str, ...],
                    protocol: dict[str, Any], class_names: list[str],
                    plot_hist: Callable[..., Path]) -> Path:
@@ -139,10 +148,13 @@ def write_gan_page(out: Path, *, data: str, methods: tuple[str, ...],
     del methods  # the page shows every method with results, whichever call ran it
     res = _load(assets / "raw", protocol)
     assets.mkdir(parents=True, exist_ok=True)
-    lines = [f"# GAN benchmark on {data}", "",
+    others = [m for m in res if m not in GAN_METHODS]
+    lines = [f"# GAN benchmark on {data}" + (f" (with {' and '.join(others)})" if others else ""),
+             "",
              f"Command: `genlab bench gan --data {data} --minutes {protocol['minutes']:g} "
              f"--seeds {protocol.get('seeds') or max((len(v) for v in res.values()), default=0)}"
-             f"{_workers_flag(protocol)}` "
+             f"{_workers_flag(protocol)}" +
+             (f" --methods {','.join(res)}" if others else "") + "` "
              f"(raw numbers in `gan-{data}/raw/`).", "",
              "Protocol: " + ", ".join(f"{k} = {v}" for k, v in protocol.items()
                                       if k not in ("floor", "missing")) + "." +
@@ -160,7 +172,8 @@ def write_gan_page(out: Path, *, data: str, methods: tuple[str, ...],
                  " | ".join(f"{floor[k]:.3f}" if k in floor else "-" for k, _ in TABLE) + " |")
     lines += ["", "Mean ± standard deviation over seeds. FID and KID in judge feature space "
               "(not comparable with Inception FIDs); lower is better for FID, KID and class "
-              "KL, higher for the rest.", "", "## What the numbers say", ""]
+              "KL, higher for the rest." + _others_note(others), "", "## What the numbers say",
+              ""]
     lines += _claims(res) or ["- Not enough methods finished to test the claims."]
     # FID against training time
     fig, ax = plt.subplots(figsize=(6, 3.5))

@@ -43,7 +43,7 @@ def write_diffusion_page(out: Path, *, data: str, protocol: dict[str, Any],
              "Protocol: " + ", ".join(f"{k} = {v}" for k, v in protocol.items()
                                       if k != "floor") + ".", "",
              "## Samplers and steps (classifier-free guidance scale 1: plain conditional)", "",
-             "| sampler | steps | FID | KID | precision | recall | coverage | s / image | "
+             "| sampler | steps | FID | KID | precision | recall | coverage | CPU s / image | "
              f"time vs {full} |", "|---|---|---|---|---|---|---|---|---|"]
     for row in samplers.values():
         rel = f"1/{ref_time / row['seconds_per_image']:.0f}" if ref_time else "-"
@@ -54,8 +54,10 @@ def write_diffusion_page(out: Path, *, data: str, protocol: dict[str, Any],
                  f"{_fmt(floor, 'precision')} | {_fmt(floor, 'recall')} | "
                  f"{_fmt(floor, 'coverage')} | - | - |")
     lines += ["", "FID and KID in judge feature space, at the same n for every row (small n "
-              "biases FID upward, equally for every row). Seconds per image: wall clock of "
-              "generation in batches of 250 on this machine.", "", "## What the numbers say",
+              "biases FID upward, equally for every row). CPU seconds per image: CPU time of "
+              "the process (all its threads) generating in batches of 250 on this machine, "
+              "so other work on the machine does not skew the ratios; training minutes are "
+              "counted the same way.", "", "## What the numbers say",
               "", _verdict(samplers, full)]
     ddim = [(int(k.split("-")[1]), r["fid"]) for k, r in samplers.items()
             if k.startswith("ddim-")]
