@@ -21,7 +21,15 @@ TINY_METHOD = {
     "ddpm": ["method.channels=[8,16]", "method.attention=[false,true]",
              "method.layers_per_block=1", "method.norm_groups=4", "method.sample_steps=2",
              "method.warmup=2"],
+    "clip": ["method.embed_dim=16", "method.vision_layers=1", "method.vision_width=32",
+             "method.patch_size=4", "method.text_layers=1", "method.text_width=32",
+             "method.heads=2", "method.warmup=2"],
+    "vqgan": ["method.ch=8", "method.ch_mult=[1,2]", "method.z_channels=8", "method.embed_dim=4",
+              "method.n_embed=32", "method.norm_groups=4", "method.disc_width=8",
+              "method.disc_layers=2"],
 }
+# A CLIP learns from one captioned object per image, with captions of varied length.
+CLIP_DATA = ["data.shapes.objects=1", "data.shapes.captions=varied"]
 
 
 def tiny(tmp_path: Path, *extra: str, method: str = "gan") -> list[str]:

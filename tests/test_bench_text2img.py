@@ -5,19 +5,12 @@ import json
 
 import pytest
 
-from conftest import ROOT, TINY, run_cli, tiny
+from conftest import CLIP_DATA, ROOT, run_cli, tiny
 from genlab import train
 from genlab.bench_text2img import held_out_prompts
 from genlab.config import load_config
 from genlab.errors import ConfigError
 
-TINY_CLIP = ["method.name=clip", "method.embed_dim=16", "method.vision_layers=1",
-             "method.vision_width=32", "method.patch_size=4", "method.text_layers=1",
-             "method.text_width=32", "method.heads=2", "method.warmup=2",
-             "data.shapes.objects=1", "data.shapes.captions=varied"]
-TINY_VQ = ["method.name=vqgan", "method.ch=8", "method.ch_mult=[1,2]", "method.z_channels=8",
-           "method.embed_dim=4", "method.n_embed=32", "method.norm_groups=4",
-           "method.disc_width=8", "method.disc_layers=2"]
 COLUMNS = ("colour", "shape", "size", "position", "CLIP score", "s / image")
 
 
@@ -26,11 +19,10 @@ def runs(tmp_path_factory):
     """Tiny clip, vqgan, class-conditional ddpm and text-ldm (on a tiny vae) runs on 16 px
     shapes, 2 steps each."""
     out = tmp_path_factory.mktemp("t2i")
-    common = [k for k in TINY if not k.startswith("method.")] + [
-        f"train.out_dir={out / 'runs'}", "train.steps=2"]
-    clip = train(load_config(None, [*common, *TINY_CLIP, "name=clip"]),
-                 show_progress=False).run_dir
-    vq = train(load_config(None, [*common, *TINY_VQ, "name=vq"]), show_progress=False).run_dir
+    clip = train(load_config(None, tiny(out, *CLIP_DATA, "train.steps=2", "name=clip",
+                                        method="clip")), show_progress=False).run_dir
+    vq = train(load_config(None, tiny(out, "train.steps=2", "name=vq", method="vqgan")),
+               show_progress=False).run_dir
     ddpm = train(load_config(ROOT / "configs" / "ddpm-shapes.yaml", tiny(
         out, "data.shapes.label=shape", "train.steps=2", "name=ddpm", method="ddpm")),
         show_progress=False).run_dir

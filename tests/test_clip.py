@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import TINY, run_cli
+from conftest import CLIP_DATA, TINY_METHOD, run_cli, tiny
 from genlab import train
 from genlab.config import load_config
 from genlab.data import DataWarning, ImageData, load_dataset
@@ -24,10 +24,7 @@ from genlab.nets.clip import load_pretrained_clip, tokenize
 SOT, EOT = 49406, 49407  # CLIP's start and end tokens
 # The smallest standard open_clip CLIP with its own text tower (63M parameters).
 SMALLEST_STANDARD = "ViT-S-32"
-TINY_CLIP = ["method.name=clip", "method.embed_dim=16", "method.vision_layers=1",
-             "method.vision_width=32", "method.patch_size=4", "method.text_layers=1",
-             "method.text_width=32", "method.heads=2", "method.warmup=2",
-             "data.shapes.objects=1", "data.shapes.captions=varied"]
+TINY_CLIP = ["method.name=clip", *TINY_METHOD["clip"], *CLIP_DATA]
 
 
 # --- loss and tokens -------------------------------------------------------------------------
@@ -203,9 +200,8 @@ def test_load_pretrained_standard_clip(tmp_path):
 # --- a tiny run through the engine and the CLI -----------------------------------------------
 
 def test_clip_trains_and_clip_eval_writes_results(tmp_path, capsys):
-    common = [k for k in TINY if not k.startswith("method.")]
-    cfg = load_config(None, [*common, *TINY_CLIP, "train.steps=3", "name=clip",
-                             f"train.out_dir={tmp_path / 'runs'}", "train.sample_every=1"])
+    cfg = load_config(None, tiny(tmp_path, *CLIP_DATA, "train.steps=3", "name=clip",
+                                 "train.sample_every=1", method="clip"))
     run_dir = train(cfg, show_progress=False).run_dir
     records = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert {"loss", "logit_scale", "batch_acc"} <= set(records[-1])

@@ -10,7 +10,7 @@ from PIL import Image
 from safetensors.torch import save_file
 from torch import nn
 
-from conftest import TINY, run_cli
+from conftest import CLIP_DATA, run_cli, tiny
 from genlab import train
 from genlab.config import load_config
 from genlab.errors import ConfigError, RunError
@@ -166,19 +166,10 @@ def test_load_vqgan_from_a_taming_file_and_errors(tmp_path):
 # --- tiny real runs through the CLI ----------------------------------------------------------
 
 def test_text2img_cli_on_tiny_runs(tmp_path, capsys):
-    common = [k for k in TINY if not k.startswith("method.")]
-    runs = f"train.out_dir={tmp_path / 'runs'}"
-    clip = ["method.name=clip", "method.embed_dim=16", "method.vision_layers=1",
-            "method.vision_width=32", "method.patch_size=4", "method.text_layers=1",
-            "method.text_width=32", "method.heads=2", "method.warmup=2",
-            "data.shapes.objects=1", "data.shapes.captions=varied"]
-    vq = ["method.name=vqgan", "method.ch=8", "method.ch_mult=[1,2]", "method.z_channels=8",
-          "method.embed_dim=4", "method.n_embed=32", "method.norm_groups=4",
-          "method.disc_width=8", "method.disc_layers=2"]
-    clip_run = train(load_config(None, [*common, *clip, "train.steps=2", "name=clip", runs]),
-                     show_progress=False).run_dir
-    vq_run = train(load_config(None, [*common, *vq, "train.steps=2", "name=vq", runs]),
-                   show_progress=False).run_dir
+    clip_run = train(load_config(None, tiny(tmp_path, *CLIP_DATA, "train.steps=2", "name=clip",
+                                            method="clip")), show_progress=False).run_dir
+    vq_run = train(load_config(None, tiny(tmp_path, "train.steps=2", "name=vq",
+                                          method="vqgan")), show_progress=False).run_dir
 
     out = tmp_path / "out" / "circle.png"
     code, stdout, err = run_cli(["text2img", "a red circle", "--clip", clip_run, "--vqgan",

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from conftest import TINY, run_cli, tiny
+from conftest import run_cli, tiny
 from genlab import train
 from genlab.config import load_config
 from genlab.data.shapes import render_shapes
@@ -17,10 +17,6 @@ from genlab.generate.diffusion import guided, predicted_x0
 from genlab.generate.guidance import clip_guide, parse_guide
 from genlab.generate.relevance import relevance_map, relevance_mask
 from genlab.generate.text_edit import text_edit
-
-TINY_CLIP = ["method.name=clip", "method.embed_dim=16", "method.vision_layers=1",
-             "method.vision_width=32", "method.patch_size=4", "method.text_layers=1",
-             "method.text_width=32", "method.heads=2", "method.warmup=2"]
 
 
 class StandInCLIP:
@@ -106,9 +102,7 @@ def runs(tmp_path_factory):
     ddpm = train(load_config(None, tiny(out, "data.shapes.label=shape", "method.conditional=true",
                                         "train.steps=3", "name=ddpm", method="ddpm")),
                  show_progress=False).run_dir
-    common = [k for k in TINY if not k.startswith("method.")]
-    clip = train(load_config(None, [*common, *TINY_CLIP, "train.steps=2", "name=clip",
-                                    f"train.out_dir={out / 'runs'}"]),
+    clip = train(load_config(None, tiny(out, "train.steps=2", "name=clip", method="clip")),
                  show_progress=False).run_dir
     return ddpm, clip
 

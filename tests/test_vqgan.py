@@ -8,7 +8,7 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from conftest import ROOT, TINY, run_cli
+from conftest import ROOT, run_cli, tiny
 from genlab import load_run, train
 from genlab.config import load_config
 from genlab.engine.checkpoint import find_checkpoint
@@ -205,12 +205,8 @@ def test_dead_code_revival_changes_exactly_the_dead_codes():
 
 # ----- the method through the real engine ---------------------------------------------------
 def vqgan_overrides(tmp_path, *extra):
-    data = [k for k in TINY if not k.startswith("method.")]
-    nets = ["method.name=vqgan", "method.ch=8", "method.ch_mult=[1,2]", "method.z_channels=8",
-            "method.embed_dim=4", "method.n_embed=32", "method.norm_groups=4",
-            "method.disc_width=8", "method.disc_layers=2", "method.disc_start=1",
-            "method.dead_code_steps=1"]
-    return [*data, *nets, f"train.out_dir={tmp_path / 'runs'}", *extra]
+    return tiny(tmp_path, "method.disc_start=1", "method.dead_code_steps=1", *extra,
+                method="vqgan")
 
 
 def test_vqgan_trains_samples_and_reconstructs(tmp_path, monkeypatch, capsys):
