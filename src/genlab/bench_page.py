@@ -85,6 +85,13 @@ def _claims(res: dict[str, list[dict[str, Any]]]) -> list[str]:
             ok, text = _better(res, a, b, key, higher)
             verdict = UNDECIDED if ok is None else "supported" if ok else "not supported"
             lines.append(f"- *{claim}* ({text}): **{verdict}**.")
+    steps = {m: _m(res, m, "steps")[0] for m in res if all("steps" in r for r in res[m])}
+    if "wgan-gp" in steps and "dcgan" in steps:
+        lines.append(f"- Every verdict is for this budget: in the same CPU time WGAN-GP made "
+                     f"{steps['wgan-gp']:.0f} generator steps against DCGAN's "
+                     f"{steps['dcgan']:.0f} (each of its steps trains the critic 5 times, with "
+                     "a double backward for the penalty), so claims about where training "
+                     "ends up are tested on runs that have not converged.")
     trunc = [r["truncation"] for r in res.get("dcgan", []) if "truncation" in r]
     if trunc:
         sweep = trunc[0]
