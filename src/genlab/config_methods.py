@@ -75,6 +75,10 @@ class DDPMConfig(Section):
         "linear", description="noise schedule (diffusers names)")
     beta_start: float = Field(1e-4, gt=0, description="first beta (linear schedules)")
     beta_end: float = Field(0.02, gt=0, description="last beta (linear schedules)")
+    prediction_type: Literal["epsilon", "v_prediction"] = Field(
+        "epsilon", description="what the UNet predicts: the noise (Ho et al.) or v = sqrt(a) "
+        "eps - sqrt(1 - a) x0 (Salimans & Ho 2022), which learns the clean image at high noise "
+        "far sooner; samplers always see the noise it implies")
     clip_sample: bool = Field(True, description="clip predicted clean images to [-1, 1] when "
                               "sampling")
     lr: float = Field(1e-3, gt=0, description="AdamW learning rate")

@@ -8,6 +8,7 @@ steers sampling (loss guidance).
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 import torch
@@ -40,6 +41,25 @@ def make_scheduler(kind: str, train_config: dict[str, Any]) -> Any:
     if kind == "dpm":
         return DPMSolverMultistepScheduler.from_config(train_config, timestep_spacing="trailing")
     raise ConfigError(f"unknown sampler {kind!r}: use one of {', '.join(SAMPLERS)}")
+
+
+def as_eps(unet: Any, prediction_type: str, alphas_cumprod: Tensor) -> Any:
+    """The UNet as a noise predictor, so every sampler, guide and RePaint works on eps: a
+    v-prediction output becomes eps = sqrt(a) v + sqrt(1 - a) x_t (exact for any x_t)."""
+    if prediction_type == "epsilon":
+        return unet
+
+    def eps_unet(x: Tensor, t: Tensor, **kwargs: Any) -> SimpleNamespace:
+        v = unet(x, t, **kwargs).sample
+        a = alphas_cumprod.to(x.device)[t].to(v.dtype).view(-1, *([1] * (x.dim() - 1)))
+        return SimpleNamespace(sample=a.sqrt() * v + (1 - a).sqrt() * x)
+
+    return eps_unet
+
+
+def sampler_config(train_config: dict[str, Any]) -> dict[str, Any]:
+    """The training schedule for samplers fed by `as_eps`: they always receive the noise."""
+    return {**train_config, "prediction_type": "epsilon"}
 
 
 def cfg_eps(unet: Any, x: Tensor, t: Tensor, cond: dict[str, Tensor],

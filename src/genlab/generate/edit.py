@@ -78,7 +78,7 @@ def inpaint(run: LoadedRun, image: Tensor, mask: Tensor, *, steps: int = 100, ju
     known = method.to_space(x)
     keep = 1.0 - _mask_to_space(mask.to(run.device), known.shape[-1])
     eps = method.sampling_eps(_labels(run, label, n))
-    out = repaint(eps, known, keep.expand_as(known), dict(method.noise.config), steps=steps,
+    out = repaint(eps, known, keep.expand_as(known), method.sampler_config, steps=steps,
                   jumps=jumps, jump_length=jump_length, generator=gen)
     made = to_uint8(method.from_space(out))
     original = image.unsqueeze(0).expand_as(made)

@@ -130,7 +130,7 @@ def _scheduler_config(unet_folder: Path) -> dict[str, object]:
             raw = json.loads(candidate.read_text())
             keys = {"num_train_timesteps": "timesteps", "beta_schedule": "beta_schedule",
                     "beta_start": "beta_start", "beta_end": "beta_end",
-                    "clip_sample": "clip_sample"}
+                    "clip_sample": "clip_sample", "prediction_type": "prediction_type"}
             return {ours: raw[theirs] for theirs, ours in keys.items() if theirs in raw}
     return {}
 

@@ -52,7 +52,8 @@ class DDPM(Method):
         self.unet_config = dict(self.nets["unet"].config)
         self.noise = DDPMScheduler(num_train_timesteps=cfg.timesteps,
                                    beta_schedule=cfg.beta_schedule, beta_start=cfg.beta_start,
-                                   beta_end=cfg.beta_end, clip_sample=cfg.clip_sample)
+                                   beta_end=cfg.beta_end, clip_sample=cfg.clip_sample,
+                                   prediction_type=cfg.prediction_type)
         self.optimizers = {"unet": torch.optim.AdamW(self.nets["unet"].parameters(), lr=cfg.lr,
                                                      weight_decay=0.0)}
         self.sampling = SamplingOptions(cfg.sampler, cfg.sample_steps, cfg.eta, cfg.cfg)
@@ -107,7 +108,9 @@ class DDPM(Method):
         noise = torch.randn_like(x0)
         t = torch.randint(0, self.cfg.timesteps, (len(x0),), device=x0.device)
         xt = self.noise.add_noise(x0, noise, t)
-        loss = epsilon_loss(self.nets["unet"](xt, t, **self.condition(batch)).sample, noise)
+        target = noise if self.cfg.prediction_type == "epsilon" else \
+            self.noise.get_velocity(x0, noise, t)
+        loss = epsilon_loss(self.nets["unet"](xt, t, **self.condition(batch)).sample, target)
         self._warmup()
         ctx.update("unet", loss)
         return {"loss": loss.detach()}
@@ -129,7 +132,7 @@ class DDPM(Method):
     def eps_fn(self, labels: Tensor | None, cfg_scale: float) -> Any:
         """Noise predictor for these labels with classifier-free guidance folded in:
         eps = eps_uncond + s * (eps_cond - eps_uncond) (s = 1: conditional, 0: unconditional)."""
-        unet = self.nets["unet"]
+        unet = self.eps_unet()
         if not self.num_classes:
             if labels is not None:
                 raise ConfigError("this model is not conditional: drop --label")
@@ -144,6 +147,19 @@ class DDPM(Method):
         null = {"class_labels": torch.full_like(labels, self.num_classes)}
         return lambda x, t: cfg_eps(unet, x, t, cond, null, cfg_scale)
 
+    def eps_unet(self) -> Any:
+        """The UNet as a noise predictor, whatever it was trained to predict."""
+        from genlab.generate.diffusion import as_eps
+
+        return as_eps(self.nets["unet"], self.cfg.prediction_type, self.noise.alphas_cumprod)
+
+    @property
+    def sampler_config(self) -> dict[str, Any]:
+        """The noise schedule samplers are built from (they receive `eps_unet`'s noise)."""
+        from genlab.generate.diffusion import sampler_config
+
+        return sampler_config(dict(self.noise.config))
+
     def denoise(self, z: Tensor, labels: Tensor | None = None, *,
                 generator: torch.Generator | None = None, init: Tensor | None = None,
                 strength: float = 1.0, on_step: Any = None) -> Tensor:
@@ -151,7 +167,7 @@ class DDPM(Method):
         from genlab.generate.diffusion import make_scheduler, sample_loop
 
         opts = self.sampling
-        scheduler = make_scheduler(opts.sampler, dict(self.noise.config))
+        scheduler = make_scheduler(opts.sampler, self.sampler_config)
         eps = self.sampling_eps(labels)
         start = self.to_space(init) if init is not None else None
         x = sample_loop(eps, z, scheduler, steps=opts.steps, eta=opts.eta, generator=generator,

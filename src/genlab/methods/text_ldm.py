@@ -106,7 +106,7 @@ class TextLDM(LDM):
             raise ConfigError("this model is conditioned on text: pass --prompt, not --label")
         cond = self.embed(list(self.sampling.prompts or self.cfg.prompts or [""]))
         null = self.embed([""])
-        unet = self.nets["unet"]
+        unet = self.eps_unet()
 
         def eps(x: Tensor, t: Tensor) -> Tensor:
             rows = torch.arange(len(x), device=x.device) % len(cond)
