@@ -79,7 +79,7 @@ def _row(key: str, raw: Path, assets: Path, run: Any, ev: Evaluator, n: int, jud
     return result
 
 
-def bench_diffusion(*, data: str = "fashion-mnist", minutes: float = 30.0, n: int = 500,
+def bench_diffusion(*, data: str = "fashion-mnist", minutes: float = 10.0, n: int = 200,
                     config: str = "ddpm-fashion", full_steps: int = 1000,
                     fast_steps: tuple[int, ...] = FAST_STEPS,
                     cfg_scales: tuple[float, ...] = CFG_SCALES, runs: Path = Path("runs"),

@@ -317,8 +317,8 @@ def bench_gan_cmd(
 @bench_app.command("diffusion")
 def bench_diffusion_cmd(
     data: Annotated[str, typer.Option(help="labelled dataset")] = "fashion-mnist",
-    minutes: Annotated[float, typer.Option(help="training minutes of the DDPM")] = 30.0,
-    n: Annotated[int, typer.Option(help="generated images per row")] = 500,
+    minutes: Annotated[float, typer.Option(help="training CPU-minutes of the DDPM")] = 10.0,
+    n: Annotated[int, typer.Option(help="generated images per row")] = 200,
     config: Annotated[str, typer.Option(help="config under configs/ (class-conditional)")]
     = "ddpm-fashion",
     steps: Annotated[str, typer.Option(help="DDIM / DPM-Solver step counts")] = "10,20,50,100",
