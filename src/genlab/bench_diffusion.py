@@ -61,7 +61,7 @@ def _train(cfg_path: Path, data: str, minutes: float, run_dir: Path, raw: Path,
 def _row(key: str, raw: Path, assets: Path, run: Any, ev: Evaluator, n: int, judge: str,
          **sampling: Any) -> dict[str, Any]:
     path = raw / f"{key}.json"
-    if done_with(path, judge, clock="cpu"):
+    if done_with(path, judge, clock="cpu", n=n):
         console.print(f"{key}: done earlier", highlight=False)
         return json.loads(path.read_text())
     console.print(f"{key}: sampling {n} images", highlight=False)
@@ -70,7 +70,7 @@ def _row(key: str, raw: Path, assets: Path, run: Any, ev: Evaluator, n: int, jud
     images, labels = generate_images(run.method, n, seed=0, batch_size=250)
     seconds = time.process_time() - start
     result = {k: v for k, v in ev.evaluate(images, labels).items() if k in SHOWN}
-    result.update(seconds_per_image=seconds / n, clock="cpu", judge=judge, **sampling)
+    result.update(seconds_per_image=seconds / n, clock="cpu", n=n, judge=judge, **sampling)
     if labels is not None:  # four samples of each class, a row per class
         pick = torch.cat([torch.nonzero(labels == c).flatten()[:4]
                           for c in range(int(labels.max()) + 1)])
