@@ -127,6 +127,25 @@ def test_v_prediction_run_trains_exports_and_loads_back(tmp_path, capsys):
     assert torch.equal(run.sample(2, seed=3, labels=labels), back.sample(2, seed=3, labels=labels))
 
 
+def test_ddim_rederives_the_noise_from_the_clipped_x0():
+    method = DDPM(load_config(None, ["method.name=ddpm"]).method, DataInfo(1, 4))
+    a = method.noise.alphas_cumprod
+    x = torch.randn(2, 1, 4, 4, generator=torch.Generator().manual_seed(0))
+
+    def eps_fn(x, t):  # at the first step an x0 far above 1 (clipped), then "no noise"
+        return torch.full_like(x, -3.0) if int(t[0]) == 999 else torch.zeros_like(x)
+
+    out = sample_loop(eps_fn, x, make_scheduler("ddim", dict(method.noise.config)), steps=2)
+    # by hand, timesteps 999 -> 499 -> 0 (trailing): x0 clipped, the noise re-derived from it
+    x0 = predicted_x0(x, torch.full_like(x, -3.0), a[999]).clamp(-1, 1)
+    assert torch.equal(x0, torch.ones_like(x0))
+    eps = (x - a[999].sqrt() * x0) / (1 - a[999]).sqrt()
+    x = a[499].sqrt() * x0 + (1 - a[499]).sqrt() * eps
+    expected = (x / a[499].sqrt()).clamp(-1, 1)  # the last step lands on x0 (alpha = 1)
+    assert torch.allclose(out, expected, atol=1e-5)
+    assert out.std() > 0.1  # the raw -3 noise would have sent every pixel to -1
+
+
 def test_classifier_free_guidance_combines_cond_and_uncond():
     info = DataInfo(3, 16, num_classes=3, class_names=["a", "b", "c"])
     method = DDPM(load_config(None, ["method.name=ddpm", "method.conditional=true",

@@ -103,7 +103,9 @@ def guided(eps_fn: EpsFn, guide: Guide | None, scale: float, alphas_cumprod: Ten
 def _step_kwargs(scheduler: Any, eta: float, generator: torch.Generator | None) -> dict[str, Any]:
     kwargs: dict[str, Any] = {"generator": generator}
     if isinstance(scheduler, DDIMScheduler):
-        kwargs["eta"] = eta
+        # with clip_sample, re-derive the noise from the clipped x0 (as GLIDE does): clipping
+        # x0 but keeping the raw noise drifts off the data, more so the more steps are taken
+        kwargs.update(eta=eta, use_clipped_model_output=True)
     return kwargs
 
 
