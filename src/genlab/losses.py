@@ -101,7 +101,8 @@ def reconstruction_loss(kind: str, recon: Tensor, target: Tensor) -> Tensor:
 
 
 def epsilon_loss(predicted: Tensor, noise: Tensor) -> Tensor:
-    """The DDPM "simple" objective: mean squared error between predicted and true noise."""
+    """The DDPM "simple" objective: mean squared error between the UNet's output and its target
+    (the true noise, or v for v-prediction)."""
     return (predicted.float() - noise.float()).pow(2).mean()
 
 
