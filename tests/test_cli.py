@@ -27,6 +27,11 @@ def test_wrong_type(capsys):
     assert_one_line_error(code, err, "train.steps", "lots")
 
 
+def test_unknown_option_is_a_usage_error_not_a_traceback(capsys):
+    code, _, err = run_cli(["train", ROOT / "configs/dcgan.yaml", "--bogus"], capsys)
+    assert code == 2 and "No such option: --bogus" in err and "Traceback" not in err, err
+
+
 def test_missing_config_file(capsys, tmp_path):
     code, _, err = run_cli(["train", tmp_path / "nope.yaml"], capsys)
     assert_one_line_error(code, err, "nope.yaml", "not found")
