@@ -149,7 +149,9 @@ def repaint(eps_fn: EpsFn, image: Tensor, keep: Tensor, train_config: dict[str, 
     """RePaint inpainting (Lugmayr et al. 2022): at every step the known pixels (keep = 1) come
     from the noised input, the rest from the model; `jumps` resamplings of each span of
     `jump_length` steps let the two agree."""
-    scheduler = RePaintScheduler.from_config(train_config, eta=eta)
+    # RePaint always reads the noise (as_eps gives it), so it has no prediction_type to set
+    config = {k: v for k, v in train_config.items() if k != "prediction_type"}
+    scheduler = RePaintScheduler.from_config(config, eta=eta)
     scheduler.set_timesteps(steps, jump_length=jump_length, jump_n_sample=jumps,
                            device=image.device)
     x = torch.randn(image.shape, generator=generator, device=image.device, dtype=image.dtype)
