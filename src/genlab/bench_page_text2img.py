@@ -125,7 +125,9 @@ def write_text2img_page(out: Path, *, rows: dict[str, dict[str, Any]], info: dic
              f"- Benchmark CLIP: `{info['clip']['path']}` "
              f"({info['clip'].get('checkpoint', 'weights file')}, sha256 {info['judge']}).",
              f"- Machine: {info['machine']}; device {info['device']}, {info['threads']} "
-             "thread(s). Seconds per image: wall clock of generating one image, models loaded.",
+             "thread(s). Seconds per image: " + ("CPU seconds of this process (fair when other "
+             "work shares the machine)" if info.get("clock") == "cpu" else "wall clock") +
+             " to generate one image, models loaded.",
              ]
     for row in rows.values():
         if row.get("models") and not row.get("skipped"):
