@@ -45,10 +45,19 @@ def test_clip_loss_by_hand():
 
 
 def test_tokenize_shares_repeated_captions_and_keeps_the_end_token():
-    tokens = tokenize(["a red circle", "a red circle", "a small blue square at the top left"], 6)
+    with pytest.warns(UserWarning, match="1 text.* longer than the model's 6-token context"):
+        tokens = tokenize(["a red circle", "a red circle", "a small blue square at the top left"],
+                          6)
     assert tokens.dtype == torch.int64 and tokens.shape == (3, 6)
     assert torch.equal(tokens[0], tokens[1]) and tokens[0, 0] == SOT and tokens[0, 4] == EOT
     assert tokens[2, -1] == EOT  # cut to 6 tokens, still ended
+
+
+def test_a_text_that_exactly_fills_the_context_is_not_reported_as_cut():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tokens = tokenize(["a red circle now"], 6)  # start + 4 words + end
+    assert tokens[0, -1] == EOT
 
 
 # --- captions in the data and in batches -----------------------------------------------------

@@ -107,13 +107,22 @@ def _tokenizer(context_length: int, kwargs: tuple[tuple[str, Any], ...] = ()) ->
 def tokenize(texts: list[str], context_length: int,
              tokenizer_kwargs: dict[str, Any] | None = None) -> Tensor:
     """CLIP BPE tokens, int64 [N, context_length] (longer texts are cut, keeping the end
-    token). Each distinct text is tokenised once: datasets repeat captions a lot."""
-    tokenizer = _tokenizer(context_length, tuple(sorted((tokenizer_kwargs or {}).items())))
+    token, with a warning). Each distinct text is tokenised once: datasets repeat captions."""
+    kwargs = tuple(sorted((tokenizer_kwargs or {}).items()))
     unique = sorted(set(texts))
     if not unique:
         return torch.zeros(0, context_length, dtype=torch.int64)
     index = {text: i for i, text in enumerate(unique)}
-    tokens = tokenizer(unique).to(torch.int64)
+    # one token more: a text that fills it would have lost words in the model's context
+    longer = _tokenizer(context_length + 1, kwargs)(unique)[:, -1] != 0
+    if longer.any():
+        import warnings
+
+        example = unique[int(longer.nonzero()[0])]
+        warnings.warn(f"{int(longer.sum())} text(s) are longer than the model's "
+                      f"{context_length}-token context and lose their end, e.g. {example!r}",
+                      stacklevel=2)
+    tokens = _tokenizer(context_length, kwargs)(unique).to(torch.int64)
     return tokens[torch.tensor([index[t] for t in texts], dtype=torch.int64)]
 
 
