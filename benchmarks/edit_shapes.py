@@ -27,6 +27,7 @@ from pathlib import Path
 
 import torch
 
+from genlab.config_methods import CLIP_GUIDE_SCALE
 from genlab.data.shapes import COLOURS, POSITIONS, SHAPES, describe_object, render_shapes
 from genlab.generate.clip_models import load_clip
 from genlab.generate.load import load_run
@@ -73,7 +74,7 @@ def main() -> None:
     parser.add_argument("--diffusion", type=Path, default=Path("runs/ddpm-shapes-v"))
     parser.add_argument("--clip", type=Path, default=Path("runs/clip-shapes"))
     parser.add_argument("--n", type=int, default=20)
-    parser.add_argument("--guide-scale", type=float, default=100.0)
+    parser.add_argument("--guide-scale", type=float, default=CLIP_GUIDE_SCALE)
     parser.add_argument("--cfg", type=float, default=3.0)
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--jumps", type=int, default=5)

@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from genlab.bench import _write_json, done_with
+from genlab.config_methods import CLIP_GUIDE_SCALE
 from genlab.data.shapes import (
     COLOURS,
     POSITIONS,
@@ -291,7 +292,8 @@ def run_approach(approach: Approach, prompts: list[Prompt], clip: Any, *, seed: 
 def bench_text2img(*, clip: Path, vqgan: Path, diffusion: Path | None = None,
                    ldm: Path | None = None, prompts: int = 50, seed: int = 0,
                    form: str = "full", steps: int | None = None, cutouts: int = 32,
-                   guide_scale: float = 100.0, cfg: float = 3.0, clip_model: str | None = None,
+                   guide_scale: float = CLIP_GUIDE_SCALE, cfg: float = 3.0,
+                   clip_model: str | None = None,
                    device: str = "cpu", out: Path = Path("docs/results")) -> Path:
     """Load every model first (a wrong run fails at once), then measure each row that is not
     done yet and write the page. `steps` (None: each approach's default) applies to all."""

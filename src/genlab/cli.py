@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
+from genlab.config_methods import CLIP_GUIDE_SCALE
 from genlab.errors import ConfigError, GenlabError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -362,7 +363,7 @@ def bench_text2img_cmd(
     steps: Annotated[int | None, typer.Option(help="steps of every approach (default: "
                                               "VQGAN 300, diffusion 50, LDM 50)")] = None,
     cutouts: Annotated[int, typer.Option(help="CLIP + VQGAN crops per step")] = 32,
-    guide_scale: Annotated[float, typer.Option(help="CLIP guidance strength")] = 100.0,
+    guide_scale: Annotated[float, typer.Option(help="CLIP guidance strength")] = CLIP_GUIDE_SCALE,
     cfg: Annotated[float, typer.Option("--cfg", help="text LDM guidance scale")] = 3.0,
     clip_model: ClipModelOpt = None,
     device: Annotated[str, typer.Option(help="cpu, cuda or auto")] = "cpu",

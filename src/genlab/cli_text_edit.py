@@ -10,6 +10,7 @@ import typer
 
 from genlab.cli import CfgOpt, ClipModelOpt, SeedOpt, app, out
 from genlab.cli_edit import LabelOpt
+from genlab.config_methods import CLIP_GUIDE_SCALE
 from genlab.errors import ConfigError, DataError
 
 
@@ -24,7 +25,7 @@ def edit(
     clip_model: ClipModelOpt = None,
     label: LabelOpt = None, cfg: CfgOpt = None,
     guide_scale: Annotated[float, typer.Option(help="strength of the pull toward --prompt")]
-    = 100.0,
+    = CLIP_GUIDE_SCALE,
     threshold: Annotated[float, typer.Option(help="relevance (0..1] a pixel needs to be "
                                              "redrawn")] = 0.5,
     dilate: Annotated[int, typer.Option(help="pixels the mask grows by (anti-aliased "

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import Tensor
 
+from genlab.config_methods import CLIP_GUIDE_SCALE
 from genlab.errors import ConfigError
 from genlab.generate.load import LoadedRun
 
@@ -90,6 +91,8 @@ def configure_sampling(run: LoadedRun, *, sampler: str | None = None, steps: int
     if "sampler" in given and given["sampler"] not in ("ddpm", "ddim", "dpm"):
         raise ConfigError(f"unknown sampler {given['sampler']!r}: use ddpm, ddim or dpm")
     if isinstance(given.get("guide"), str):
+        if given["guide"].startswith("clip:"):
+            given.setdefault("guide_scale", CLIP_GUIDE_SCALE)
         given["guide"] = parse_guide(given["guide"], run, clip)
     run.method.configure_sampling(**given)  # type: ignore[attr-defined]
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from torch import Tensor
 
+from genlab.config_methods import CLIP_GUIDE_SCALE
 from genlab.errors import ConfigError
 from genlab.generate.edit import inpaint
 from genlab.generate.guidance import as_float_image, clip_guide, configure_sampling
@@ -29,9 +30,9 @@ class TextEdit:
 
 def text_edit(run: LoadedRun, clip: CLIP, image: Tensor, *, select: str, prompt: str,
               label: str | int | None = None, threshold: float = 0.5, dilate: int = 1,
-              patch: int | None = None, stride: int | None = None, guide_scale: float = 100.0,
-              steps: int = 100, jumps: int = 5, jump_length: int = 10,
-              seed: int = 0) -> TextEdit:
+              patch: int | None = None, stride: int | None = None,
+              guide_scale: float = CLIP_GUIDE_SCALE, steps: int = 100, jumps: int = 5,
+              jump_length: int = 10, seed: int = 0) -> TextEdit:
     """Replace what `select` names in `image` (uint8 [C, H, W]) by what `prompt` says.
 
     The window of the relevance map defaults to a quarter of the side (about one shapes
