@@ -263,3 +263,25 @@ def test_config_errors():
         build("method.perceptual_weight=1")
     with pytest.raises(ConfigError, match="not conditional"):
         build().decode(torch.zeros(1, 32, 8, 8), torch.zeros(1))
+
+
+def test_l2_weight_adds_the_squared_error_to_the_reconstruction_loss():
+    cfg = load_config(None, ["method.name=vqgan", "method.ch=8", "method.ch_mult=[1,2]",
+                             "method.z_channels=8", "method.embed_dim=4", "method.n_embed=16",
+                             "method.norm_groups=4", "method.l2_weight=2.5",
+                             "method.dead_code_steps=0"])
+    torch.manual_seed(0)
+    method = build_method(cfg.method, DataInfo(3, 16))
+    x = torch.rand(4, 3, 16, 16) * 2 - 1
+    with torch.no_grad():
+        recon = method.ae(x)[0]  # the same forward pass the step makes (no dropout)
+    losses = {}
+
+    class Ctx:
+        def update(self, name, loss):
+            losses[name] = loss.detach()
+
+    logs = method.train_step({"image": x}, Ctx())
+    assert torch.allclose(logs["l2"], (recon - x).pow(2).mean(), atol=1e-6)
+    expected = logs["rec"] + 2.5 * logs["l2"] + cfg.method.codebook_weight * logs["codebook"]
+    assert torch.allclose(losses["ae"], expected, atol=1e-6)

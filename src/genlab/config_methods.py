@@ -123,6 +123,8 @@ class VQGANConfig(Section):
     dropout: float = Field(0.0, ge=0, lt=1, description="dropout in the ResNet blocks")
     beta: float = Field(0.25, ge=0, description="commitment loss weight")
     codebook_weight: float = Field(1.0, ge=0, description="weight of codebook + commitment loss")
+    l2_weight: float = Field(0.0, ge=0, description="weight of a squared-error term beside the "
+                             "L1 loss (L1 alone stalls on flat colours: see configs/vqgan-shapes)")
     perceptual_weight: float = Field(0.0, ge=0, description="weight of the perceptual loss in "
                                      "the feature space of the data's judge (0: off; >0 trains "
                                      "or reuses the judge before training)")

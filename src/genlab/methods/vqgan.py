@@ -106,9 +106,14 @@ class VQGAN(Method):
         z = ae.encode_continuous(x)
         z_q, q_loss, indices = ae.quantize(z)
         recon = ae.decode(z_q)
-        rec = (recon.float() - x.float()).abs().mean()
+        error = recon.float() - x.float()
+        rec = error.abs().mean()
         nll = rec
         logs = {"rec": rec.detach(), "codebook": q_loss.detach()}
+        if cfg.l2_weight > 0:
+            l2 = error.pow(2).mean()
+            nll = nll + cfg.l2_weight * l2
+            logs["l2"] = l2.detach()
         if cfg.perceptual_weight > 0:
             judge = self.nets["perceptual"].eval()  # the engine sets train mode: keep BN frozen
             with torch.no_grad():
