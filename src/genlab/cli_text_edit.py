@@ -10,7 +10,7 @@ import typer
 
 from genlab.cli import CfgOpt, ClipModelOpt, SeedOpt, app, out
 from genlab.cli_edit import LabelOpt
-from genlab.config_methods import CLIP_GUIDE_SCALE
+from genlab.config_methods import CLIP_GUIDE_SCALE, EDIT_DILATE, EDIT_THRESHOLD
 from genlab.errors import ConfigError, DataError
 
 
@@ -27,9 +27,9 @@ def edit(
     guide_scale: Annotated[float, typer.Option(help="strength of the pull toward --prompt")]
     = CLIP_GUIDE_SCALE,
     threshold: Annotated[float, typer.Option(help="relevance (0..1] a pixel needs to be "
-                                             "redrawn")] = 0.5,
+                                             "redrawn")] = EDIT_THRESHOLD,
     dilate: Annotated[int, typer.Option(help="pixels the mask grows by (anti-aliased "
-                                        "edges)")] = 1,
+                                        "edges)")] = EDIT_DILATE,
     patch: Annotated[int | None, typer.Option(help="occlusion window side (default: side / "
                                               "4)")] = None,
     stride: Annotated[int | None, typer.Option(help="occlusion window step (default: patch / "

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from torch import Tensor
 
-from genlab.config_methods import CLIP_GUIDE_SCALE
+from genlab.config_methods import CLIP_GUIDE_SCALE, EDIT_DILATE, EDIT_THRESHOLD
 from genlab.errors import ConfigError
 from genlab.generate.edit import inpaint
 from genlab.generate.guidance import as_float_image, clip_guide, configure_sampling
@@ -29,7 +29,8 @@ class TextEdit:
 
 
 def text_edit(run: LoadedRun, clip: CLIP, image: Tensor, *, select: str, prompt: str,
-              label: str | int | None = None, threshold: float = 0.5, dilate: int = 1,
+              label: str | int | None = None, threshold: float = EDIT_THRESHOLD,
+              dilate: int = EDIT_DILATE,
               patch: int | None = None, stride: int | None = None,
               guide_scale: float = CLIP_GUIDE_SCALE, steps: int = 100, jumps: int = 5,
               jump_length: int = 10, seed: int = 0) -> TextEdit:
