@@ -113,8 +113,12 @@ def tokenize(texts: list[str], context_length: int,
     if not unique:
         return torch.zeros(0, context_length, dtype=torch.int64)
     index = {text: i for i, text in enumerate(unique)}
-    # one token more: a text that fills it would have lost words in the model's context
-    longer = _tokenizer(context_length + 1, kwargs)(unique)[:, -1] != 0
+    # one token more than the context: a text that fills it has lost words when cut back
+    tokenizer = _tokenizer(context_length + 1, kwargs)
+    tokens = tokenizer(unique).to(torch.int64)
+    longer = tokens[:, -1] != 0
+    tokens = tokens[:, :context_length]
+    tokens[longer, -1] = tokenizer.eot_token_id  # what the tokenizer's own cut does
     if longer.any():
         import warnings
 
@@ -122,7 +126,6 @@ def tokenize(texts: list[str], context_length: int,
         warnings.warn(f"{int(longer.sum())} text(s) are longer than the model's "
                       f"{context_length}-token context and lose their end, e.g. {example!r}",
                       stacklevel=2)
-    tokens = _tokenizer(context_length, kwargs)(unique).to(torch.int64)
     return tokens[torch.tensor([index[t] for t in texts], dtype=torch.int64)]
 
 
