@@ -265,7 +265,7 @@ def run_approach(approach: Approach, prompts: list[Prompt], clip: Any, *, seed: 
     assert approach.generate is not None
     images, seconds = [], []
     # CPU seconds on the CPU (fair when other work shares the machine); wall time on a GPU
-    clock = time.process_time if protocol["device"] == "cpu" else time.perf_counter
+    clock = time.process_time if protocol["clock"] == "cpu" else time.perf_counter
     for i, prompt in enumerate(prompts):
         start = clock()
         image = approach.generate(prompt, image_seed(seed, i)).detach().float().cpu()
