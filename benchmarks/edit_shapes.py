@@ -1,12 +1,13 @@
 """Does `genlab edit` change the selected object as asked, and only it?
 
-    python benchmarks/edit_shapes.py --diffusion runs/ddpm-shapes-v --clip runs/clip-shapes \
+    python benchmarks/edit_shapes.py --diffusion runs/ddpm-shapes-scenes --clip runs/clip-shapes \
         [--n 20] [--guide-scale 100] [--cfg 3] [--out docs/results]
 
 Each of n seeded 32 x 32 scenes holds two large objects in cells that do not touch (A, B). The
 edit selects A by its caption ("the red circle") and asks for another shape in another colour
-("a blue square"), with that shape as the class label of a shape-conditional DDPM and the
-prompt as CLIP guidance. The analytic shapes reader then reads:
+("a blue square"), with the asked object as the class label of a conditional DDPM ("blue square"
+for a shape_colour model such as configs/ddpm-shapes-scenes.yaml, "square" for a shape model)
+and the prompt as CLIP guidance. The analytic shapes reader then reads:
 
 - selection: the mask covers at least 90% of A's pixels and none of B's;
 - the edit: the redrawn pixels alone (all else black) read as the asked shape / colour;
@@ -63,6 +64,13 @@ def scene(i: int) -> dict:
             "b": (shape_b, colour_b), "new": (new_shape, new_colour)}
 
 
+def class_label(run, shape: int, colour: int) -> str:
+    """The asked object as the run's class name: "blue square" for a shape_colour model,
+    "square" for a shape model."""
+    both = f"{COLOURS[colour]} {SHAPES[shape]}"
+    return both if both in run.info.class_names else SHAPES[shape]
+
+
 def read_one(image: torch.Tensor, keep: torch.Tensor) -> tuple[int, int]:
     """(shape, colour) the reader sees in `image` with pixels outside `keep` blacked out."""
     attrs = read_shapes((image * keep).unsqueeze(0))
@@ -71,7 +79,7 @@ def read_one(image: torch.Tensor, keep: torch.Tensor) -> tuple[int, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--diffusion", type=Path, default=Path("runs/ddpm-shapes-v"))
+    parser.add_argument("--diffusion", type=Path, default=Path("runs/ddpm-shapes-scenes"))
     parser.add_argument("--clip", type=Path, default=Path("runs/clip-shapes"))
     parser.add_argument("--n", type=int, default=20)
     parser.add_argument("--guide-scale", type=float, default=CLIP_GUIDE_SCALE)
@@ -89,7 +97,7 @@ def main() -> None:
         s = scene(i)
         t0 = time.process_time()
         edit = text_edit(run, clip, s["image"], select=s["select"], prompt=s["prompt"],
-                         label=SHAPES[s["new"][0]], guide_scale=args.guide_scale,
+                         label=class_label(run, *s["new"]), guide_scale=args.guide_scale,
                          steps=args.steps, jumps=args.jumps, seed=i)
         seconds += time.process_time() - t0
         mask = edit.mask
@@ -124,7 +132,7 @@ def write_page(args: argparse.Namespace, counts: dict[str, int], seconds: float,
         "",
         f"`genlab edit` on {n} seeded 32 x 32 scenes (two large objects in cells that do not "
         "touch): select object A by its caption, ask for another shape in another colour. "
-        f"Diffusion: `{args.diffusion}` (shape-conditional; the asked shape is its label, "
+        f"Diffusion: `{args.diffusion}` (conditional; the asked object is its label, "
         f"CFG {args.cfg:g}); CLIP: `{args.clip}` (mask by occlusion, guidance scale "
         f"{args.guide_scale:g}); RePaint {args.steps} steps, {args.jumps} jumps. "
         "Judged by the analytic shapes reader on the redrawn pixels alone. Chance (a random "

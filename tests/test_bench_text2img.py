@@ -62,6 +62,10 @@ def test_bench_text2img_on_tiny_runs(runs, tmp_path, capsys):
         assert f"| {label}" in page
     assert "held out only as scenes and seeds" in page and "## What the numbers say" in page
     assert "![examples](text2img-shapes/examples.png)" in page
+    command = next(line for line in page.splitlines() if line.startswith("Command:"))
+    for option in ("--cutouts 2 --vqgan-init black --init-weight 1 ", "--guide-scale 10 ",
+                   "--cfg 3 ", "--steps 2`"):  # the page's command measures the same rows
+        assert option in command, command
     assert (results / "text2img-shapes" / "examples.png").is_file()
 
     raw = results / "text2img-shapes" / "raw"
@@ -97,7 +101,9 @@ def test_missing_or_wrong_runs_are_one_line_errors(runs, tmp_path, capsys):
                            ({"--diffusion": runs["vqgan"]}, "not a diffusion run"),
                            ({"--diffusion": tmp_path / "missing"}, "not found"),
                            ({"--ldm": runs["diffusion"]}, "text-conditioned runs"),
-                           ({"--form": "long"}, "prompt form")):
+                           ({"--form": "long"}, "prompt form"),
+                           ({"--vqgan-init": "purple"}, "unknown canvas"),
+                           ({"--init-weight": "-1"}, "--init-weight")):
         options = sum(([k, v] for k, v in {**base, **change}.items()), [])
         code, _, err = run_cli(["bench", "text2img", *options, "--prompts", "2", "--steps", "1",
                                 "--out", tmp_path / "results"], capsys)

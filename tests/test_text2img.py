@@ -17,6 +17,7 @@ from genlab.errors import ConfigError, RunError
 from genlab.generate.text2img import (
     codebook_range,
     load_vqgan,
+    blank_canvas,
     parse_prompts,
     quantize_straight_through,
     text_to_image,
@@ -151,6 +152,20 @@ def test_init_image_size_and_bad_sizes():
         text_to_image(clip, net, [("red", 1.0)], steps=1, size=15)
 
 
+def test_a_black_canvas_with_init_weight_stays_near_the_start():
+    net, clip = tiny_vqgan(), StandInCLIP()
+    black = blank_canvas(net, "black")
+    assert black.shape == (1, 3, 16, 16) and (black == -1).all()
+    start = net.decode(net.quantize.embed(net.quantize.nearest(net.encode_continuous(black))))
+    kwargs = dict(steps=30, cutouts=2, lr=0.2, init_image=black)
+    free, _ = text_to_image(clip, net, [("red", 1.0)], **kwargs)
+    anchored, _ = text_to_image(clip, net, [("red", 1.0)], init_weight=1e4, **kwargs)
+    # a strong anchor keeps the decoded start; without it the image moves toward red
+    assert (anchored - start[0]).abs().mean() < 0.5 * (free - start[0]).abs().mean()
+    with pytest.raises(ConfigError, match="unknown canvas"):
+        blank_canvas(net, "purple")
+
+
 def test_load_vqgan_from_a_taming_file_and_errors(tmp_path):
     save_file(tiny_vqgan().state_dict(), tmp_path / "tiny.safetensors")
     net = load_vqgan(tmp_path / "tiny.safetensors")
@@ -184,6 +199,11 @@ def test_text2img_cli_on_tiny_runs(tmp_path, capsys):
                             "--out", out], capsys)
     assert code == 0, err
     assert Image.open(out).size == (20, 20)  # the init image's size
+    code, _, err = run_cli(["text2img", "a red circle", "--clip", clip_run, "--vqgan", vq_run,
+                            "--steps", "1", "--cutouts", "1", "--init", "black",
+                            "--init-weight", "1", "--out", out], capsys)
+    assert code == 0, err
+    assert Image.open(out).size == (16, 16)  # a canvas has the VQGAN's training size
 
     for args, needle in (
         (["--clip", tmp_path / "missing", "--vqgan", vq_run], "not found"),
@@ -191,6 +211,7 @@ def test_text2img_cli_on_tiny_runs(tmp_path, capsys):
         (["--clip", vq_run, "--vqgan", vq_run], "not a clip run"),
         (["--clip", clip_run, "--vqgan", clip_run], "not a vqgan run"),
         (["--clip", clip_run, "--vqgan", vq_run, "--init", tmp_path / "none.png"], "not found"),
+        (["--clip", clip_run, "--vqgan", vq_run, "--init-weight", "-1"], "--init-weight"),
     ):
         code, _, err = run_cli(["text2img", "a red circle", "--steps", "1", *args], capsys)
         assert code == 2 and needle in err and len(err.strip().splitlines()) == 1, err

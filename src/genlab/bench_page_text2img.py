@@ -87,14 +87,32 @@ def _verdict(rows: dict[str, dict[str, Any]], measured: tuple[str, ...], n: int)
     return lines
 
 
+OPTIONS = {"clip-vqgan": (("vqgan", "--vqgan"), ("cutouts", "--cutouts"),
+                          ("init", "--vqgan-init"), ("init_weight", "--init-weight")),
+           "clip-diffusion": (("diffusion", "--diffusion"), ("guide_scale", "--guide-scale")),
+           "text-ldm": (("ldm", "--ldm"), ("cfg", "--cfg"))}
+
+
+def _option_value(value: Any) -> str:
+    if isinstance(value, dict):  # a model: its run folder or file
+        return str(value["path"])
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def _command(info: dict[str, Any], rows: dict[str, dict[str, Any]]) -> str:
+    """The command that measures these rows again: every option a measured row used."""
     args = [f"--clip {info['clip']['path']}"]
-    for name, flag, key in (("clip-vqgan", "--vqgan", "vqgan"),
-                            ("clip-diffusion", "--diffusion", "diffusion"),
-                            ("text-ldm", "--ldm", "ldm")):
-        if key in rows.get(name, {}).get("models", {}):
-            args.append(f"{flag} {rows[name]['models'][key]['path']}")
+    steps = set()
+    for name, options in OPTIONS.items():
+        models = rows.get(name, {}).get("models", {})
+        for key, flag in options:
+            if key in models:
+                args.append(f"{flag} {_option_value(models[key])}")
+        if "steps" in models:
+            steps.add(models["steps"])
     args.append(f"--prompts {info['n']} --seed {info['seed']} --form {info['form']}")
+    if len(steps) == 1:  # one --steps for all; otherwise each row's steps are in its note
+        args.append(f"--steps {steps.pop()}")
     return "genlab bench text2img " + " ".join(args)
 
 

@@ -151,19 +151,23 @@ def random_baseline(size: int) -> Approach:
                     generate, {"size": size})
 
 
-def clip_vqgan(clip: Any, vqgan_path: Path, steps: int, cutouts: int, device: str) -> Approach:
-    from genlab.generate.text2img import load_vqgan, text_to_image
+def clip_vqgan(clip: Any, vqgan_path: Path, steps: int, cutouts: int, device: str,
+               init: str = "random", init_weight: float = 0.0) -> Approach:
+    from genlab.generate.text2img import blank_canvas, load_vqgan, text_to_image
 
     vqgan = load_vqgan(vqgan_path, device)
+    start = None if init == "random" else blank_canvas(vqgan, init)
 
     def generate(prompt: Prompt, seed: int) -> Tensor:
         image, _ = text_to_image(clip, vqgan, [(prompt.text, 1.0)], steps=steps, cutouts=cutouts,
-                                 seed=seed)
+                                 init_image=start, init_weight=init_weight, seed=seed)
         return image
 
+    start_note = "random codes" if init == "random" else f"a {init} canvas"
     return Approach("clip-vqgan", "CLIP + VQGAN", f"{steps} Adam steps on a VQGAN latent, "
-                    f"{cutouts} cutouts", generate,
-                    {"vqgan": _source(vqgan_path), "steps": steps, "cutouts": cutouts})
+                    f"{cutouts} cutouts, from {start_note}, init weight {init_weight:g}",
+                    generate, {"vqgan": _source(vqgan_path), "steps": steps, "cutouts": cutouts,
+                               "init": init, "init_weight": init_weight})
 
 
 def clip_diffusion(clip: Any, run_path: Path, steps: int, guide_scale: float,
@@ -292,20 +296,24 @@ def run_approach(approach: Approach, prompts: list[Prompt], clip: Any, *, seed: 
 def bench_text2img(*, clip: Path, vqgan: Path, diffusion: Path | None = None,
                    ldm: Path | None = None, prompts: int = 50, seed: int = 0,
                    form: str = "full", steps: int | None = None, cutouts: int = 32,
+                   vqgan_init: str = "black", init_weight: float = 1.0,
                    guide_scale: float = CLIP_GUIDE_SCALE, cfg: float = 3.0,
                    clip_model: str | None = None,
                    device: str = "cpu", out: Path = Path("docs/results")) -> Path:
     """Load every model first (a wrong run fails at once), then measure each row that is not
     done yet and write the page. `steps` (None: each approach's default) applies to all."""
-    if prompts < 1 or cutouts < 1 or (steps is not None and steps < 1) or cfg < 0:
-        raise ConfigError("--prompts, --cutouts and --steps must be >= 1 and --cfg >= 0")
+    if (prompts < 1 or cutouts < 1 or (steps is not None and steps < 1) or cfg < 0
+            or init_weight < 0):
+        raise ConfigError("--prompts, --cutouts and --steps must be >= 1, --cfg and "
+                          "--init-weight >= 0")
     chosen = held_out_prompts(prompts, seed, form)
     clip_net = load_clip(clip, model=clip_model, device=device)
     judge = clip_digest(clip)
     side = max(16, min(int(getattr(clip_net.nets["clip"], "image_size", 32)), 64))
     steps_of = {k: steps or v for k, v in DEFAULT_STEPS.items()}
     approaches = [real_reference(side),
-                  clip_vqgan(clip_net, vqgan, steps_of["clip-vqgan"], cutouts, device)]
+                  clip_vqgan(clip_net, vqgan, steps_of["clip-vqgan"], cutouts, device,
+                             vqgan_init, init_weight)]
     approaches.append(clip_diffusion(clip_net, diffusion, steps_of["clip-diffusion"],
                                      guide_scale, device) if diffusion is not None else
                       Approach("clip-diffusion", "CLIP-guided diffusion", "",

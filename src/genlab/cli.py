@@ -363,6 +363,10 @@ def bench_text2img_cmd(
     steps: Annotated[int | None, typer.Option(help="steps of every approach (default: "
                                               "VQGAN 300, diffusion 50, LDM 50)")] = None,
     cutouts: Annotated[int, typer.Option(help="CLIP + VQGAN crops per step")] = 32,
+    vqgan_init: Annotated[str, typer.Option(help="CLIP + VQGAN start: random codes, or a "
+                                            "black, grey or white canvas")] = "black",
+    init_weight: Annotated[float, typer.Option(help="CLIP + VQGAN pull back toward the "
+                                               "start")] = 1.0,
     guide_scale: Annotated[float, typer.Option(help="CLIP guidance strength")] = CLIP_GUIDE_SCALE,
     cfg: Annotated[float, typer.Option("--cfg", help="text LDM guidance scale")] = 3.0,
     clip_model: ClipModelOpt = None,
@@ -381,6 +385,7 @@ def bench_text2img_cmd(
         device = "cuda" if torch.cuda.is_available() else "cpu"
     page = bench_text2img(clip=clip, vqgan=vqgan, diffusion=diffusion, ldm=ldm, prompts=prompts,
                           seed=seed, form=form, steps=steps, cutouts=cutouts,
+                          vqgan_init=vqgan_init, init_weight=init_weight,
                           guide_scale=guide_scale, cfg=cfg, clip_model=clip_model,
                           device=device, out=out_dir)
     out.print(f"wrote {page}", highlight=False)

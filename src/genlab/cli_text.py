@@ -32,7 +32,11 @@ def text2img(
     = 1.0,
     size: Annotated[int | None, typer.Option(help="image side (default: the VQGAN's training "
                                              "size, or the init image's)")] = None,
-    init: Annotated[Path | None, typer.Option(help="start from this image (PNG/JPEG)")] = None,
+    init: Annotated[str | None, typer.Option(help="start from this image (PNG/JPEG) or a "
+                                             "plain canvas: black, grey or white (default: "
+                                             "random codes)")] = None,
+    init_weight: Annotated[float, typer.Option(help="pull back toward the start (keeps a "
+                                               "plain background plain)")] = 0.0,
     seed: SeedOpt = 0,
     device: Annotated[str, typer.Option(help="cpu, cuda or auto")] = "auto",
     out_path: Annotated[Path | None, typer.Option("--out", help="PNG to write (a GIF of the "
@@ -45,6 +49,8 @@ def text2img(
     from genlab.errors import ConfigError
     from genlab.generate.clip_models import load_clip
     from genlab.generate.text2img import (
+        CANVASES,
+        blank_canvas,
         load_vqgan,
         parse_prompts,
         prompt_similarities,
@@ -59,8 +65,12 @@ def text2img(
     prompts = parse_prompts(prompt)  # before loading models: a typo fails at once
     net = load_vqgan(vqgan, device)
     model = load_clip(clip, model=clip_model, device=device)
+    if init_weight < 0:
+        raise ConfigError(f"--init-weight must be >= 0, got {init_weight}")
     init_image = None
-    if init is not None:
+    if init in CANVASES:
+        init_image = blank_canvas(net, init, size)
+    elif init is not None:
         init_image = to_float(read_image(init, net.encoder.conv_in.in_channels))
 
     bar = TrainProgress(steps, 0, label="text2img")
@@ -68,7 +78,7 @@ def text2img(
     try:
         image, frames = text_to_image(
             model, net, prompts, steps=steps, lr=lr, cutouts=cutouts, cut_pow=cut_pow,
-            size=size, init_image=init_image, seed=seed,
+            size=size, init_image=init_image, init_weight=init_weight, seed=seed,
             callback=lambda step, logs: bar.update(
                 step, logs if step % every == 0 or step == steps else None))
     finally:

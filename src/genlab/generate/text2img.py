@@ -26,6 +26,7 @@ from genlab.nets.vqgan import VQGAN, VectorQuantizer
 Prompt = tuple[str, float]
 NOISE = 0.1  # largest std of the per-cutout Gaussian noise, in [0, 1] pixel units (nerdyrodent)
 MAX_FRAMES = 50  # GIF frames kept by default
+CANVASES = {"black": -1.0, "grey": 0.0, "white": 1.0}  # plain starts, pixel value in [-1, 1]
 
 
 def parse_prompts(text: str) -> list[Prompt]:
@@ -88,14 +89,16 @@ def codebook_range(quantizer: VectorQuantizer) -> tuple[Tensor, Tensor]:
 
 
 def augmentations() -> nn.Module:
-    """Cheap kornia augmentations (a subset of nerdyrodent's defaults): without them CLIP's
-    gradient makes adversarial pixel patterns rather than the prompt's content."""
+    """Cheap kornia augmentations: without them CLIP's gradient makes adversarial pixel
+    patterns rather than the prompt's content. Milder than nerdyrodent's (perspective 0.7,
+    rotation 15 degrees), made for 224-pixel photos: on 32-pixel shapes a strong perspective
+    turns a square into a triangle, and the reader found the asked shape in 3 of 12 images
+    with them against 8 of 12 with these (12 prompts, 100 steps, random start)."""
     import kornia.augmentation as K
 
     return nn.Sequential(
-        K.RandomAffine(degrees=15, translate=0.1, p=0.7, padding_mode="border"),
-        K.RandomPerspective(distortion_scale=0.7, p=0.7),
-        K.ColorJitter(hue=0.1, saturation=0.1, p=0.7))
+        K.RandomAffine(degrees=10, translate=0.1, scale=(0.9, 1.1), p=0.7, padding_mode="border"),
+        K.RandomPerspective(distortion_scale=0.2, p=0.5))
 
 
 def make_cutouts(image: Tensor, n: int, cut_size: int, cut_pow: float = 1.0,
@@ -158,6 +161,16 @@ def initial_latent(vqgan: VQGAN, height: int, width: int, init_image: Tensor | N
     return vqgan.quantize.embed(codes.to(device)).detach()
 
 
+def blank_canvas(vqgan: VQGAN, colour: str, size: int | None = None) -> Tensor:
+    """A plain image [1, C, side, side] in [-1, 1] to start from (`--init black`): with
+    `init_weight` it keeps the background plain, so only what the prompt needs is drawn."""
+    if colour not in CANVASES:
+        raise ConfigError(f"unknown canvas {colour!r}: use {', '.join(CANVASES)}")
+    side = size or vqgan.resolution
+    channels = vqgan.encoder.conv_in.in_channels
+    return torch.full((1, channels, side, side), CANVASES[colour])
+
+
 def _clip_side(clip: CLIP) -> int:
     return int(getattr(clip.nets["clip"], "image_size", 224))
 
@@ -165,7 +178,7 @@ def _clip_side(clip: CLIP) -> int:
 def text_to_image(clip: CLIP, vqgan: VQGAN, prompts: list[Prompt], *, steps: int = 500,
                   lr: float = 0.1, cutouts: int = 32, cut_pow: float = 1.0,
                   size: int | tuple[int, int] | None = None, init_image: Tensor | None = None,
-                  seed: int = 0, frame_every: int | None = None,
+                  init_weight: float = 0.0, seed: int = 0, frame_every: int | None = None,
                   callback: Callable[[int, dict[str, float]], None] | None = None,
                   ) -> tuple[Tensor, list[Tensor]]:
     """Optimise a VQGAN latent toward the weighted prompts. Returns the final image [C, H, W]
@@ -186,6 +199,7 @@ def text_to_image(clip: CLIP, vqgan: VQGAN, prompts: list[Prompt], *, steps: int
         torch.manual_seed(seed)  # kornia draws from torch's global RNG
         lo, hi = codebook_range(vqgan.quantize)
         z = initial_latent(vqgan, height, width, init_image).clamp(lo, hi).requires_grad_()
+        start = z.detach().clone()
         optimizer = torch.optim.Adam([z], lr=lr)
         augment = augmentations().to(device)
         frames = []
@@ -198,6 +212,8 @@ def text_to_image(clip: CLIP, vqgan: VQGAN, prompts: list[Prompt], *, steps: int
             embeds = image_embeddings(clip, crops)  # [N, D]
             dists = spherical_distance(embeds[:, None], texts[None])  # [N, P]
             loss = (dists.mean(0) * weights).sum()
+            if init_weight:  # Crowson's anchor: near the start, change what the text needs
+                loss = loss + init_weight / 2 * F.mse_loss(z, start)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
