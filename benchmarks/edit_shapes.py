@@ -67,7 +67,7 @@ def scene(i: int) -> dict:
 def class_label(run, shape: int, colour: int) -> str:
     """The asked object as the run's class name: "blue square" for a shape_colour model,
     "square" for a shape model."""
-    both = f"{COLOURS[colour]} {SHAPES[shape]}"
+    both = f"{list(COLOURS)[colour]} {SHAPES[shape]}"
     return both if both in run.info.class_names else SHAPES[shape]
 
 
