@@ -20,6 +20,7 @@ from genlab.generate.diffusion import (
     guided,
     make_scheduler,
     predicted_x0,
+    repaint,
     sample_loop,
     sampler_config,
 )
@@ -144,6 +145,29 @@ def test_ddim_rederives_the_noise_from_the_clipped_x0():
     expected = (x / a[499].sqrt()).clamp(-1, 1)  # the last step lands on x0 (alpha = 1)
     assert torch.allclose(out, expected, atol=1e-5)
     assert out.std() > 0.1  # the raw -3 noise would have sent every pixel to -1
+
+
+def test_repaint_steps_with_the_noise_of_the_clipped_x0():
+    method = DDPM(load_config(None, ["method.name=ddpm"]).method, DataInfo(1, 4))
+    a = method.noise.alphas_cumprod
+    x = torch.randn(2, 1, 4, 4, generator=torch.Generator().manual_seed(0))
+
+    def eps_fn(x, t):  # at the first step an x0 far above 1 (clipped), then "no noise"
+        return torch.full_like(x, -3.0) if int(t[0]) == 500 else torch.zeros_like(x)
+
+    hole = torch.zeros_like(x)  # nothing known: RePaint only samples
+    gen = torch.Generator().manual_seed(1)
+    out = repaint(eps_fn, hole, hole, method.sampler_config, steps=2, jumps=1, jump_length=1,
+                  eta=0.0, generator=gen)
+    # by hand, timesteps 500 -> 0, deterministic with eta 0, starting from RePaint's own noise
+    x = torch.randn(x.shape, generator=torch.Generator().manual_seed(1))
+    x0 = predicted_x0(x, torch.full_like(x, -3.0), a[500]).clamp(-1, 1)
+    eps = (x - a[500].sqrt() * x0) / (1 - a[500]).sqrt()
+    x = a[0].sqrt() * x0 + (1 - a[0]).sqrt() * eps
+    expected = (x / a[0].sqrt()).clamp(-1, 1)  # the last step lands on x0 (alpha = 1)
+    assert torch.allclose(out, expected, atol=1e-5)
+    raw = (x0 + (1 - a[0]).sqrt() / a[0].sqrt() * -3.0).clamp(-1, 1)  # diffusers' own step
+    assert (out - raw).abs().mean() > 0.01
 
 
 def test_classifier_free_guidance_combines_cond_and_uncond():

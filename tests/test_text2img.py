@@ -15,9 +15,9 @@ from genlab import train
 from genlab.config import load_config
 from genlab.errors import ConfigError, RunError
 from genlab.generate.text2img import (
+    blank_canvas,
     codebook_range,
     load_vqgan,
-    blank_canvas,
     parse_prompts,
     quantize_straight_through,
     text_to_image,
