@@ -128,21 +128,28 @@ def test_v_prediction_run_trains_exports_and_loads_back(tmp_path, capsys):
     assert torch.equal(run.sample(2, seed=3, labels=labels), back.sample(2, seed=3, labels=labels))
 
 
+def _overshoot_then_clean(first):
+    """A noise predictor: at timestep `first` an x0 far above 1 (clipped), then "no noise"."""
+    return lambda x, t: torch.full_like(x, -3.0) if int(t[0]) == first else torch.zeros_like(x)
+
+
+def _by_hand(x, a, first, second):
+    """Steps first -> second -> 0 with eta 0, the noise re-derived from the clipped x0; the
+    last step lands on x0 (alpha = 1). Returns (x0 of the first step, the result)."""
+    x0 = predicted_x0(x, torch.full_like(x, -3.0), a[first]).clamp(-1, 1)
+    eps = (x - a[first].sqrt() * x0) / (1 - a[first]).sqrt()
+    x = a[second].sqrt() * x0 + (1 - a[second]).sqrt() * eps
+    return x0, (x / a[second].sqrt()).clamp(-1, 1)
+
+
 def test_ddim_rederives_the_noise_from_the_clipped_x0():
     method = DDPM(load_config(None, ["method.name=ddpm"]).method, DataInfo(1, 4))
-    a = method.noise.alphas_cumprod
     x = torch.randn(2, 1, 4, 4, generator=torch.Generator().manual_seed(0))
-
-    def eps_fn(x, t):  # at the first step an x0 far above 1 (clipped), then "no noise"
-        return torch.full_like(x, -3.0) if int(t[0]) == 999 else torch.zeros_like(x)
-
-    out = sample_loop(eps_fn, x, make_scheduler("ddim", dict(method.noise.config)), steps=2)
-    # by hand, timesteps 999 -> 499 -> 0 (trailing): x0 clipped, the noise re-derived from it
-    x0 = predicted_x0(x, torch.full_like(x, -3.0), a[999]).clamp(-1, 1)
+    out = sample_loop(_overshoot_then_clean(999), x,
+                      make_scheduler("ddim", dict(method.noise.config)), steps=2)
+    # timesteps 999 -> 499 -> 0 (trailing)
+    x0, expected = _by_hand(x, method.noise.alphas_cumprod, 999, 499)
     assert torch.equal(x0, torch.ones_like(x0))
-    eps = (x - a[999].sqrt() * x0) / (1 - a[999]).sqrt()
-    x = a[499].sqrt() * x0 + (1 - a[499]).sqrt() * eps
-    expected = (x / a[499].sqrt()).clamp(-1, 1)  # the last step lands on x0 (alpha = 1)
     assert torch.allclose(out, expected, atol=1e-5)
     assert out.std() > 0.1  # the raw -3 noise would have sent every pixel to -1
 
@@ -150,21 +157,12 @@ def test_ddim_rederives_the_noise_from_the_clipped_x0():
 def test_repaint_steps_with_the_noise_of_the_clipped_x0():
     method = DDPM(load_config(None, ["method.name=ddpm"]).method, DataInfo(1, 4))
     a = method.noise.alphas_cumprod
-    x = torch.randn(2, 1, 4, 4, generator=torch.Generator().manual_seed(0))
-
-    def eps_fn(x, t):  # at the first step an x0 far above 1 (clipped), then "no noise"
-        return torch.full_like(x, -3.0) if int(t[0]) == 500 else torch.zeros_like(x)
-
-    hole = torch.zeros_like(x)  # nothing known: RePaint only samples
-    gen = torch.Generator().manual_seed(1)
-    out = repaint(eps_fn, hole, hole, method.sampler_config, steps=2, jumps=1, jump_length=1,
-                  eta=0.0, generator=gen)
-    # by hand, timesteps 500 -> 0, deterministic with eta 0, starting from RePaint's own noise
-    x = torch.randn(x.shape, generator=torch.Generator().manual_seed(1))
-    x0 = predicted_x0(x, torch.full_like(x, -3.0), a[500]).clamp(-1, 1)
-    eps = (x - a[500].sqrt() * x0) / (1 - a[500]).sqrt()
-    x = a[0].sqrt() * x0 + (1 - a[0]).sqrt() * eps
-    expected = (x / a[0].sqrt()).clamp(-1, 1)  # the last step lands on x0 (alpha = 1)
+    hole = torch.zeros(2, 1, 4, 4)  # nothing known: RePaint only samples
+    out = repaint(_overshoot_then_clean(500), hole, hole, method.sampler_config, steps=2,
+                  jumps=1, jump_length=1, eta=0.0, generator=torch.Generator().manual_seed(1))
+    # timesteps 500 -> 0, from RePaint's own starting noise
+    x = torch.randn(hole.shape, generator=torch.Generator().manual_seed(1))
+    x0, expected = _by_hand(x, a, 500, 0)
     assert torch.allclose(out, expected, atol=1e-5)
     raw = (x0 + (1 - a[0]).sqrt() / a[0].sqrt() * -3.0).clamp(-1, 1)  # diffusers' own step
     assert (out - raw).abs().mean() > 0.01
