@@ -1,6 +1,8 @@
 """CLIP guidance and text-driven editing: the guide's gradient, the occlusion relevance map
 with a stand-in CLIP, and `genlab edit` end to end with tiny real runs."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
@@ -16,7 +18,7 @@ from genlab.generate import load_run
 from genlab.generate.diffusion import guided, predicted_x0
 from genlab.generate.guidance import clip_guide, parse_guide
 from genlab.generate.relevance import relevance_map, relevance_mask
-from genlab.generate.text_edit import text_edit
+from genlab.generate.text_edit import label_in_prompt, text_edit
 
 
 class StandInCLIP:
@@ -137,16 +139,27 @@ def test_edit_keeps_every_pixel_outside_the_mask(runs, two_shapes, tmp_path, cap
     ddpm, clip = runs
     path, image = two_shapes
     code, out, err = run_cli(["edit", path, "--select", "the red circle", "--prompt",
-                              "a blue square", "--diffusion", ddpm, "--clip", clip, "--label",
-                              "square", "--steps", "10", "--jumps", "2", "--jump-length", "3",
+                              "a blue square", "--diffusion", ddpm, "--clip", clip,
+                              "--steps", "10", "--jumps", "2", "--jump-length", "3",
                               "--out", tmp_path / "edited.png"], capsys)
     assert code == 0, err
-    assert "pixels redrawn" in out
+    assert "pixels redrawn; drew class 'square'" in out  # the class --prompt names
     edited, mask = _png(tmp_path / "edited.png"), _png(tmp_path / "edited-mask.png") > 127
     relevance = _png(tmp_path / "edited-relevance.png")
     assert edited.shape == (16, 16, 3) and mask.shape == relevance.shape == (16, 16)
     assert mask.any() and relevance.max() == 255
     assert torch.equal(edited[~mask], image.permute(1, 2, 0)[~mask])
+
+
+def test_the_label_defaults_to_the_class_the_prompt_names():
+    pairs = SimpleNamespace(info=SimpleNamespace(class_names=["red square", "blue square",
+                                                              "square", "circle"]))
+    assert label_in_prompt(pairs, "a Blue  square") == "blue square"  # the longest name
+    assert label_in_prompt(pairs, "a square") == "square"
+    with pytest.raises(ConfigError, match="names none of its classes: pass --label"):
+        label_in_prompt(pairs, "a squares party")
+    with pytest.raises(ConfigError, match="several classes"):
+        label_in_prompt(pairs, "a red square beside a blue square")
 
 
 def test_edit_restores_the_run_and_reports_an_empty_mask(runs):

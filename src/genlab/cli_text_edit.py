@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 
 from genlab.cli import CfgOpt, ClipModelOpt, SeedOpt, app, out
-from genlab.cli_edit import LabelOpt
 from genlab.config_methods import CLIP_GUIDE_SCALE, EDIT_DILATE, EDIT_THRESHOLD
 from genlab.errors import ConfigError, DataError
 
@@ -23,7 +22,9 @@ def edit(
     diffusion: Annotated[Path, typer.Option(help="diffusion run folder (ddpm or ldm)")],
     clip: Annotated[Path, typer.Option(help="clip run folder or local open_clip weights file")],
     clip_model: ClipModelOpt = None,
-    label: LabelOpt = None, cfg: CfgOpt = None,
+    label: Annotated[str | None, typer.Option(help="class to draw, for a conditional model "
+                                          "(default: the class --prompt names)")] = None,
+    cfg: CfgOpt = None,
     guide_scale: Annotated[float, typer.Option(help="strength of the pull toward --prompt")]
     = CLIP_GUIDE_SCALE,
     threshold: Annotated[float, typer.Option(help="relevance (0..1] a pixel needs to be "
@@ -67,5 +68,6 @@ def edit(
     relevance = (result.relevance * 255).round().to(torch.uint8)[None]
     save_image(relevance, path.with_name(f"{path.stem}-relevance.png"))
     save_image(result.mask.to(torch.uint8)[None] * 255, path.with_name(f"{path.stem}-mask.png"))
+    drawn = f"; drew class {result.label!r}" if result.label is not None and label is None else ""
     out.print(f"wrote {path} ({int(result.mask.sum())} of {result.mask.numel()} pixels "
-              "redrawn; relevance map and mask beside it)", highlight=False)
+              f"redrawn{drawn}; relevance map and mask beside it)", highlight=False)

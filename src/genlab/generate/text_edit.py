@@ -26,6 +26,24 @@ class TextEdit:
     image: Tensor  # uint8 [C, H, W]: the edited image
     relevance: Tensor  # float [H, W] in [0, 1]: where CLIP sees the --select text
     mask: Tensor  # bool [H, W]: the regenerated pixels
+    label: str | int | None = None  # the class drawn (a conditional model's)
+
+
+def label_in_prompt(run: LoadedRun, prompt: str) -> str:
+    """The class a conditional model should draw: the class the prompt names, the longest
+    name when one holds another ("a blue square" -> "blue square", not "square")."""
+    words = f" {' '.join(prompt.lower().split())} "
+    found = [name for name in run.info.class_names if f" {name.lower()} " in words]
+    if not found:
+        raise ConfigError(f"the diffusion model is class-conditional and --prompt names none "
+                          f"of its classes: pass --label (one of "
+                          f"{', '.join(run.info.class_names)})")
+    # "square" inside "blue square" is the same mention; two full names are two objects
+    whole = [name for name in found if not any(name != other and f" {name.lower()} " in
+                                                f" {other.lower()} " for other in found)]
+    if len(whole) > 1:
+        raise ConfigError(f"--prompt names several classes ({', '.join(whole)}): pass --label")
+    return whole[0]
 
 
 def text_edit(run: LoadedRun, clip: CLIP, image: Tensor, *, select: str, prompt: str,
@@ -42,11 +60,10 @@ def text_edit(run: LoadedRun, clip: CLIP, image: Tensor, *, select: str, prompt:
     if not isinstance(method, DDPM):
         raise ConfigError(f"--diffusion {run.path} is a {run.cfg.method.name} run: pass a ddpm "
                           "or ldm run")
+    if label is None and run.conditional:
+        label = label_in_prompt(run, prompt)
     if label is not None:
         run.label_index(label)  # a bad label fails now, not after the slow part
-    elif run.conditional:
-        raise ConfigError("the diffusion model is class-conditional: pass --label (the class "
-                          "to draw in the masked region)")
     known = as_float_image(image, run)  # also checks the image fits the model
     check_mask_options(threshold, dilate)
     if steps < 1 or jumps < 1 or jump_length < 1:
@@ -69,5 +86,5 @@ def text_edit(run: LoadedRun, clip: CLIP, image: Tensor, *, select: str, prompt:
                          seed=seed, label=label)
     finally:  # the run's own options (CFG, no guide) come back for its next use
         method.sampling = before
-    return TextEdit(edited[0], relevance, mask)
+    return TextEdit(edited[0], relevance, mask, label)
 
