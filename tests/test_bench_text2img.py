@@ -63,8 +63,9 @@ def test_bench_text2img_on_tiny_runs(runs, tmp_path, capsys):
     assert "held out only as scenes and seeds" in page and "## What the numbers say" in page
     assert "![examples](text2img-shapes/examples.png)" in page
     command = next(line for line in page.splitlines() if line.startswith("Command:"))
+    # the page's command measures the same rows again
     for option in ("--cutouts 2 --vqgan-init black --init-weight 1 ", "--guide-scale 10 ",
-                   "--cfg 3 ", "--steps 2`"):  # the page's command measures the same rows
+                   "--cfg 3 ", "--steps 2 --vqgan-steps 2`"):
         assert option in command, command
     assert (results / "text2img-shapes" / "examples.png").is_file()
 

@@ -102,17 +102,20 @@ def _option_value(value: Any) -> str:
 def _command(info: dict[str, Any], rows: dict[str, dict[str, Any]]) -> str:
     """The command that measures these rows again: every option a measured row used."""
     args = [f"--clip {info['clip']['path']}"]
-    steps = set()
+    steps = {}
     for name, options in OPTIONS.items():
         models = rows.get(name, {}).get("models", {})
         for key, flag in options:
             if key in models:
                 args.append(f"{flag} {_option_value(models[key])}")
         if "steps" in models:
-            steps.add(models["steps"])
+            steps[name] = models["steps"]
     args.append(f"--prompts {info['n']} --seed {info['seed']} --form {info['form']}")
-    if len(steps) == 1:  # one --steps for all; otherwise each row's steps are in its note
-        args.append(f"--steps {steps.pop()}")
+    others = {v for k, v in steps.items() if k != "clip-vqgan"}
+    if len(others) == 1:  # the diffusion rows share --steps; otherwise see each row's note
+        args.append(f"--steps {others.pop()}")
+    if "clip-vqgan" in steps:
+        args.append(f"--vqgan-steps {steps['clip-vqgan']}")
     return "genlab bench text2img " + " ".join(args)
 
 

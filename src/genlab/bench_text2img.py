@@ -295,22 +295,24 @@ def run_approach(approach: Approach, prompts: list[Prompt], clip: Any, *, seed: 
 
 def bench_text2img(*, clip: Path, vqgan: Path, diffusion: Path | None = None,
                    ldm: Path | None = None, prompts: int = 50, seed: int = 0,
-                   form: str = "full", steps: int | None = None, cutouts: int = 32,
+                   form: str = "full", steps: int | None = None,
+                   vqgan_steps: int | None = None, cutouts: int = 32,
                    vqgan_init: str = "black", init_weight: float = 1.0,
                    guide_scale: float = CLIP_GUIDE_SCALE, cfg: float = 3.0,
                    clip_model: str | None = None,
                    device: str = "cpu", out: Path = Path("docs/results")) -> Path:
     """Load every model first (a wrong run fails at once), then measure each row that is not
     done yet and write the page. `steps` (None: each approach's default) applies to all."""
-    if (prompts < 1 or cutouts < 1 or (steps is not None and steps < 1) or cfg < 0
+    if (prompts < 1 or cutouts < 1 or min(steps or 1, vqgan_steps or 1) < 1 or cfg < 0
             or init_weight < 0):
-        raise ConfigError("--prompts, --cutouts and --steps must be >= 1, --cfg and "
-                          "--init-weight >= 0")
+        raise ConfigError("--prompts, --cutouts, --steps and --vqgan-steps must be >= 1, --cfg "
+                          "and --init-weight >= 0")
     chosen = held_out_prompts(prompts, seed, form)
     clip_net = load_clip(clip, model=clip_model, device=device)
     judge = clip_digest(clip)
     side = max(16, min(int(getattr(clip_net.nets["clip"], "image_size", 32)), 64))
     steps_of = {k: steps or v for k, v in DEFAULT_STEPS.items()}
+    steps_of["clip-vqgan"] = vqgan_steps or steps_of["clip-vqgan"]
     approaches = [real_reference(side),
                   clip_vqgan(clip_net, vqgan, steps_of["clip-vqgan"], cutouts, device,
                              vqgan_init, init_weight)]

@@ -362,6 +362,8 @@ def bench_text2img_cmd(
                                       "top left') or short ('a red circle')")] = "full",
     steps: Annotated[int | None, typer.Option(help="steps of every approach (default: "
                                               "VQGAN 300, diffusion 50, LDM 50)")] = None,
+    vqgan_steps: Annotated[int | None, typer.Option(help="CLIP + VQGAN steps (default: "
+                                                    "--steps)")] = None,
     cutouts: Annotated[int, typer.Option(help="CLIP + VQGAN crops per step")] = 32,
     vqgan_init: Annotated[str, typer.Option(help="CLIP + VQGAN start: random codes, or a "
                                             "black, grey or white canvas")] = "black",
@@ -384,7 +386,8 @@ def bench_text2img_cmd(
 
         device = "cuda" if torch.cuda.is_available() else "cpu"
     page = bench_text2img(clip=clip, vqgan=vqgan, diffusion=diffusion, ldm=ldm, prompts=prompts,
-                          seed=seed, form=form, steps=steps, cutouts=cutouts,
+                          seed=seed, form=form, steps=steps, vqgan_steps=vqgan_steps,
+                          cutouts=cutouts,
                           vqgan_init=vqgan_init, init_weight=init_weight,
                           guide_scale=guide_scale, cfg=cfg, clip_model=clip_model,
                           device=device, out=out_dir)
