@@ -210,7 +210,7 @@ def test_text2img_cli_on_tiny_runs(tmp_path, capsys):
         (["--clip", clip_run, "--vqgan", tmp_path / "missing"], "not found"),
         (["--clip", vq_run, "--vqgan", vq_run], "not a clip run"),
         (["--clip", clip_run, "--vqgan", clip_run], "not a vqgan run"),
-        (["--clip", clip_run, "--vqgan", vq_run, "--init", tmp_path / "none.png"], "not found"),
+        (["--clip", clip_run, "--vqgan", vq_run, "--init", tmp_path / "none.png"], "one of black"),
         (["--clip", clip_run, "--vqgan", vq_run, "--init-weight", "-1"], "--init-weight"),
     ):
         code, _, err = run_cli(["text2img", "a red circle", "--steps", "1", *args], capsys)

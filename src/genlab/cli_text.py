@@ -63,6 +63,9 @@ def text2img(
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     prompts = parse_prompts(prompt)  # before loading models: a typo fails at once
+    if init is not None and init not in CANVASES and not Path(init).is_file():
+        raise ConfigError(f"--init {init}: no such image; pass an image file or one of "
+                          f"{', '.join(CANVASES)}")
     net = load_vqgan(vqgan, device)
     model = load_clip(clip, model=clip_model, device=device)
     if init_weight < 0:
