@@ -302,7 +302,8 @@ def bench_text2img(*, clip: Path, vqgan: Path, diffusion: Path | None = None,
                    clip_model: str | None = None,
                    device: str = "cpu", out: Path = Path("docs/results")) -> Path:
     """Load every model first (a wrong run fails at once), then measure each row that is not
-    done yet and write the page. `steps` (None: each approach's default) applies to all."""
+    done yet and write the page. `steps` (None: each approach's default) applies to all,
+    `vqgan_steps` (None: as the others) to CLIP + VQGAN alone."""
     if (prompts < 1 or cutouts < 1 or min(steps or 1, vqgan_steps or 1) < 1 or cfg < 0
             or init_weight < 0):
         raise ConfigError("--prompts, --cutouts, --steps and --vqgan-steps must be >= 1, --cfg "
