@@ -63,13 +63,13 @@ def text2img(
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     prompts = parse_prompts(prompt)  # before loading models: a typo fails at once
+    if init_weight < 0:
+        raise ConfigError(f"--init-weight must be >= 0, got {init_weight}")
     if init is not None and init not in CANVASES and not Path(init).is_file():
         raise ConfigError(f"--init {init}: no such image; pass an image file or one of "
                           f"{', '.join(CANVASES)}")
     net = load_vqgan(vqgan, device)
     model = load_clip(clip, model=clip_model, device=device)
-    if init_weight < 0:
-        raise ConfigError(f"--init-weight must be >= 0, got {init_weight}")
     init_image = None
     if init in CANVASES:
         init_image = blank_canvas(net, init, size)
