@@ -5,9 +5,10 @@
 
 Each of n seeded 32 x 32 scenes holds two large objects in cells that do not touch (A, B). The
 edit selects A by its caption ("the red circle") and asks for another shape in another colour
-("a blue square"), with the asked object as the class label of a conditional DDPM ("blue square"
-for a shape_colour model such as configs/ddpm-shapes-scenes.yaml, "square" for a shape model)
-and the prompt as CLIP guidance. The analytic shapes reader then reads:
+("a blue square"), with the class the prompt names as the label of a conditional DDPM ("blue
+square" for a shape_colour model such as configs/ddpm-shapes-scenes.yaml, "square" for a shape
+model: `genlab edit`'s default) and the prompt as CLIP guidance. The analytic shapes reader
+then reads:
 
 - selection: the mask covers at least 90% of A's pixels and none of B's;
 - the edit: the redrawn pixels alone (all else black) read as the asked shape / colour;
@@ -64,13 +65,6 @@ def scene(i: int) -> dict:
             "b": (shape_b, colour_b), "new": (new_shape, new_colour)}
 
 
-def class_label(run, shape: int, colour: int) -> str:
-    """The asked object as the run's class name: "blue square" for a shape_colour model,
-    "square" for a shape model."""
-    both = f"{list(COLOURS)[colour]} {SHAPES[shape]}"
-    return both if both in run.info.class_names else SHAPES[shape]
-
-
 def read_one(image: torch.Tensor, keep: torch.Tensor) -> tuple[int, int]:
     """(shape, colour) the reader sees in `image` with pixels outside `keep` blacked out."""
     attrs = read_shapes((image * keep).unsqueeze(0))
@@ -97,7 +91,7 @@ def main() -> None:
         s = scene(i)
         t0 = time.process_time()
         edit = text_edit(run, clip, s["image"], select=s["select"], prompt=s["prompt"],
-                         label=class_label(run, *s["new"]), guide_scale=args.guide_scale,
+                         guide_scale=args.guide_scale,
                          steps=args.steps, jumps=args.jumps, seed=i)
         seconds += time.process_time() - t0
         mask = edit.mask

@@ -32,15 +32,17 @@ class TextEdit:
 def label_in_prompt(run: LoadedRun, prompt: str) -> str:
     """The class a conditional model should draw: the class the prompt names, the longest
     name when one holds another ("a blue square" -> "blue square", not "square")."""
-    words = f" {' '.join(prompt.lower().split())} "
-    found = [name for name in run.info.class_names if f" {name.lower()} " in words]
+    def padded(text: str) -> str:  # whole words only: "square" is not in "squares"
+        return f" {' '.join(text.lower().split())} "
+
+    found = [name for name in run.info.class_names if padded(name) in padded(prompt)]
     if not found:
         raise ConfigError(f"the diffusion model is class-conditional and --prompt names none "
                           f"of its classes: pass --label (one of "
                           f"{', '.join(run.info.class_names)})")
     # "square" inside "blue square" is the same mention; two full names are two objects
-    whole = [name for name in found if not any(name != other and f" {name.lower()} " in
-                                                f" {other.lower()} " for other in found)]
+    whole = [name for name in found
+             if not any(name != other and padded(name) in padded(other) for other in found)]
     if len(whole) > 1:
         raise ConfigError(f"--prompt names several classes ({', '.join(whole)}): pass --label")
     return whole[0]
