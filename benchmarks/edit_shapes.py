@@ -28,14 +28,14 @@ import time
 from pathlib import Path
 
 import torch
-
 from genlab.config_methods import CLIP_GUIDE_SCALE
+
 from genlab.data.shapes import COLOURS, POSITIONS, SHAPES, describe_object, render_shapes
 from genlab.generate.clip_models import load_clip
-from genlab.generate.load import load_run
 from genlab.generate.text_edit import text_edit
 from genlab.images import save_grid
 from genlab.metrics.shapes_reader import read_shapes
+from genlab.runs.load import load_run
 
 LARGE = 1
 
@@ -83,7 +83,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("docs/results"))
     args = parser.parse_args()
     run = load_run(args.diffusion)
-    run.method.sampling = dataclasses.replace(run.method.sampling, cfg=args.cfg)
+    options = dataclasses.replace(run.method.default_sampling(), cfg=args.cfg)
     clip = load_clip(args.clip)
     counts = dict.fromkeys(("selected", "shape", "colour", "both", "outside", "b_kept"), 0)
     rows, seconds = [], 0.0
@@ -92,7 +92,7 @@ def main() -> None:
         t0 = time.process_time()
         edit = text_edit(run, clip, s["image"], select=s["select"], prompt=s["prompt"],
                          guide_scale=args.guide_scale,
-                         steps=args.steps, jumps=args.jumps, seed=i)
+                         steps=args.steps, jumps=args.jumps, seed=i, options=options)
         seconds += time.process_time() - t0
         mask = edit.mask
         covered = (mask & s["mask_a"]).sum() / s["mask_a"].sum()

@@ -20,10 +20,11 @@ from pathlib import Path
 
 import torch
 
-from genlab.config import DataConfig, load_config
-from genlab.engine.trainer import Trainer
+from genlab.data.config import DataConfig
 from genlab.evaluation import evaluate_run
 from genlab.metrics.judge import load_judge
+from genlab.runs.config import load_config
+from genlab.runs.train import build_trainer
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -45,7 +46,7 @@ def main() -> None:
             cfg = load_config(ROOT / "configs" / "dcgan.yaml", [
                 "train.steps=200", "train.sample_every=0", f"train.out_dir={tmp}",
                 "train.tensorboard=false"])
-            run = Trainer(cfg, show_progress=False).run().run_dir
+            run = build_trainer(cfg, show_progress=False).run().run_dir
         t0 = time.perf_counter()
         results, report = evaluate_run(run, n=args.n, out_dir=Path(tmp) / "eval")
         seconds = time.perf_counter() - t0

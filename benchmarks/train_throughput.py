@@ -26,10 +26,10 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
-from genlab.config import load_config
 from genlab.data import load_dataset
-from genlab.engine.trainer import Trainer
 from genlab.nets import DCGANDiscriminator, DCGANGenerator
+from genlab.runs.config import load_config
+from genlab.runs.train import build_trainer
 
 ROOT = Path(__file__).resolve().parents[1]
 WARMUP = 5
@@ -110,7 +110,7 @@ def genlab_loop(method: str, steps: int, batch: int) -> tuple[float, str]:
             f"train.log_every={WARMUP}",
             "train.sample_every=0", "train.ckpt_every=0", "train.tensorboard=false",
             f"train.out_dir={tmp}"])
-        trainer = Trainer(cfg, show_progress=False)
+        trainer = build_trainer(cfg, show_progress=False)
         trainer.run()
         records = [json.loads(x) for x in (trainer.run_dir / "metrics.jsonl").read_text()
                    .splitlines()]

@@ -8,8 +8,8 @@ import pytest
 from conftest import CLIP_DATA, ROOT, run_cli, tiny
 from genlab import train
 from genlab.bench_text2img import held_out_prompts
-from genlab.config import load_config
 from genlab.errors import ConfigError
+from genlab.runs.config import load_config
 
 COLUMNS = ("colour", "shape", "size", "position", "CLIP score", "s / image")
 

@@ -11,15 +11,15 @@ from PIL import Image
 
 from conftest import CLIP_DATA, TINY_METHOD, run_cli, tiny
 from genlab import train
-from genlab.config import load_config
 from genlab.data import DataWarning, ImageData, load_dataset
 from genlab.engine.batches import DeviceBatcher
 from genlab.errors import CheckpointError, DataError
 from genlab.losses import clip_loss
-from genlab.methods import DataInfo
+from genlab.methods.base import DataInfo
 from genlab.methods.clip import CLIP
 from genlab.metrics.clip_eval import retrieval_recall, shapes_prompts, zero_shot_accuracy
 from genlab.nets.clip import load_pretrained_clip, tokenize
+from genlab.runs.config import load_config
 
 SOT, EOT = 49406, 49407  # CLIP's start and end tokens
 # The smallest standard open_clip CLIP with its own text tower (63M parameters).

@@ -3,8 +3,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from genlab.config import RunConfig, apply_overrides, dump_config, load_config
+from genlab.config import apply_overrides
 from genlab.errors import ConfigError
+from genlab.runs.config import RunConfig, dump_config, load_config
 
 CONFIGS = sorted(Path(__file__).parents[1].joinpath("configs").glob("*.yaml"))
 

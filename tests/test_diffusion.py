@@ -12,10 +12,15 @@ from PIL import Image
 
 from conftest import ROOT, TINY_METHOD, run_cli, tiny
 from genlab import train
-from genlab.config import load_config
 from genlab.errors import ConfigError
-from genlab.generate import load_run
-from genlab.generate.diffusion import (
+from genlab.generate.edit import img2img, inpaint
+from genlab.generate.guidance import sampling_options
+from genlab.methods.base import DataInfo
+from genlab.methods.diffusion import DDPM
+from genlab.runs.config import load_config
+from genlab.runs.load import load_run
+from genlab.sampling import (
+    SamplingOptions,
     as_eps,
     guided,
     make_scheduler,
@@ -24,9 +29,6 @@ from genlab.generate.diffusion import (
     sample_loop,
     sampler_config,
 )
-from genlab.generate.edit import img2img, inpaint
-from genlab.methods import DataInfo
-from genlab.methods.diffusion import DDPM
 
 SHAPES = ["data.shapes.label=shape"]
 
@@ -49,11 +51,12 @@ def test_ddpm_run_samples_every_sampler(ddpm_run):
     run = load_run(ddpm_run)
     assert run.conditional and run.info.num_classes == 3
     for sampler in ("ddpm", "ddim", "dpm"):
-        run.method.configure_sampling(sampler=sampler, steps=3)
-        images = run.sample(4, seed=1)
+        opts = sampling_options(run, sampler=sampler, steps=3)
+        images = run.sample(4, seed=1, options=opts)
         assert images.shape == (4, 3, 16, 16) and images.abs().max() <= 1
-        assert torch.equal(images, run.sample(4, seed=1))  # same seed, same images
+        assert torch.equal(images, run.sample(4, seed=1, options=opts))  # same seed, same images
     assert not torch.equal(run.sample(4, seed=1), run.sample(4, seed=2))
+    assert run.method.default_sampling().sampler == "ddim"  # a call's options are not kept
 
 
 def test_ddim_uses_trailing_timesteps():
@@ -117,15 +120,15 @@ def test_v_prediction_run_trains_exports_and_loads_back(tmp_path, capsys):
     run_dir = train(cfg, show_progress=False).run_dir
     code, _, err = run_cli(["export", run_dir, "--out", tmp_path / "pipe"], capsys)
     assert code == 0, err
-    from genlab.generate.load import load_unet_folder
+    from genlab.runs.load import load_unet_folder
 
     back = load_unet_folder(tmp_path / "pipe")
     assert back.cfg.method.prediction_type == "v_prediction"
     run = load_run(run_dir)
-    for r in (run, back):
-        r.method.configure_sampling(steps=2)
+    opts = sampling_options(run, steps=2)
     labels = torch.tensor([0, 2])
-    assert torch.equal(run.sample(2, seed=3, labels=labels), back.sample(2, seed=3, labels=labels))
+    assert torch.equal(run.sample(2, seed=3, labels=labels, options=opts),
+                       back.sample(2, seed=3, labels=labels, options=opts))
 
 
 def _overshoot_then_clean(first):
@@ -175,11 +178,14 @@ def test_classifier_free_guidance_combines_cond_and_uncond():
     method.nets["unet"] = _StubUNet()
     x, t, labels = torch.zeros(2, 3, 16, 16), torch.tensor([5, 5]), torch.tensor([1, 1])
     # uncond (null = 3) + s * (cond - uncond) = 3 + 2.5 * (1 - 3) = -2
-    assert torch.allclose(method.eps_fn(labels, 2.5)(x, t), torch.full_like(x, -2.0))
-    assert torch.allclose(method.eps_fn(labels, 1.0)(x, t), torch.full_like(x, 1.0))
-    assert torch.allclose(method.eps_fn(labels, 0.0)(x, t), torch.full_like(x, 3.0))
+    eps = method.eps_fn(labels, SamplingOptions(cfg=2.5))
+    assert torch.allclose(eps(x, t), torch.full_like(x, -2.0))
+    eps = method.eps_fn(labels, SamplingOptions(cfg=1.0))
+    assert torch.allclose(eps(x, t), torch.full_like(x, 1.0))
+    eps = method.eps_fn(labels, SamplingOptions(cfg=0.0))
+    assert torch.allclose(eps(x, t), torch.full_like(x, 3.0))
     with pytest.raises(ConfigError):
-        method.eps_fn(None, 3.0)
+        method.eps_fn(None, SamplingOptions())
 
 
 def test_loss_guidance_matches_the_closed_form():
@@ -198,10 +204,10 @@ def test_loss_guidance_matches_the_closed_form():
 
 def test_img2img_strength_zero_returns_the_input(ddpm_run):
     run = load_run(ddpm_run)
-    run.method.configure_sampling(steps=4)
+    opts = sampling_options(run, steps=4)
     image = _image()
-    assert torch.equal(img2img(run, image, strength=0.0, label="circle")[0], image)
-    changed = img2img(run, image, strength=0.5, label="circle", n=2)
+    assert torch.equal(img2img(run, image, strength=0.0, label="circle", options=opts)[0], image)
+    changed = img2img(run, image, strength=0.5, label="circle", n=2, options=opts)
     assert changed.shape == (2, 3, 16, 16) and not torch.equal(changed[0], image)
     with pytest.raises(ConfigError):
         img2img(run, image, strength=1.5, label="circle")
@@ -249,7 +255,7 @@ def test_a_diffusers_unet_folder_loads_and_samples(tmp_path, capsys):
                        up_block_types=("AttnUpBlock2D", "UpBlock2D"), layers_per_block=1,
                        norm_num_groups=4)
     unet.save_pretrained(tmp_path / "unet")
-    from genlab.generate.load import load_unet_folder
+    from genlab.runs.load import load_unet_folder
 
     run = load_unet_folder(tmp_path / "unet")
     loaded = run.method.nets["unet"].state_dict()
@@ -267,23 +273,23 @@ def test_export_loads_in_diffusers_and_back(ddpm_run, tmp_path, capsys):
     assert code == 0, err
     pipe = DDPMPipeline.from_pretrained(tmp_path / "pipe")
     assert pipe.scheduler.config.num_train_timesteps == 1000
-    from genlab.generate.load import load_unet_folder
+    from genlab.runs.load import load_unet_folder
 
     back = load_unet_folder(tmp_path / "pipe")
     run = load_run(ddpm_run)
-    for r in (run, back):
-        r.method.configure_sampling(steps=2)
+    opts = sampling_options(run, steps=2)
     labels = torch.tensor([0, 1])
-    assert torch.equal(run.sample(2, seed=3, labels=labels), back.sample(2, seed=3, labels=labels))
+    assert torch.equal(run.sample(2, seed=3, labels=labels, options=opts),
+                       back.sample(2, seed=3, labels=labels, options=opts))
 
 
 def test_init_from_reports_loaded_reshaped_and_new(ddpm_run, tmp_path):
     cfg = load_config(ROOT / "configs" / "ddpm-shapes.yaml",
                       tiny(tmp_path, "data.shapes.label=shape_colour", "train.steps=1",
                            "name=ft", method="ddpm"))
-    from genlab.engine.trainer import Trainer
+    from genlab.runs.train import build_trainer
 
-    trainer = Trainer(cfg, init_from=ddpm_run, show_progress=False)
+    trainer = build_trainer(cfg, init_from=ddpm_run, show_progress=False)
     report = json.loads((trainer.run_dir / "init_from.json").read_text())
     assert report["reshaped"] == ["unet.class_embedding.weight"]
     assert len(report["loaded"]) > 50 and report["new"] == [] and report["unused"] == []

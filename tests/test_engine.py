@@ -8,10 +8,10 @@ from safetensors.torch import load_file
 
 from conftest import ROOT, tiny
 from genlab import train
-from genlab.config import load_config
 from genlab.data import load_dataset
 from genlab.engine.batches import DeviceBatcher
 from genlab.engine.checkpoint import find_checkpoint, list_checkpoints
+from genlab.runs.config import load_config
 
 
 def test_run_folder_has_everything(trained_run):
@@ -39,10 +39,10 @@ def test_resume_is_bit_exact(tmp_path, config):
     full = train(load_config(path, [*base, "train.steps=6", "name=full"]), show_progress=False)
     half = train(load_config(path, [*base, "train.steps=3", "name=half"]), show_progress=False)
     from genlab.cli import _resume_config
-    from genlab.engine.trainer import Trainer
+    from genlab.runs.train import build_trainer
 
     cfg = _resume_config(half.run_dir, None, ["train.steps=6"])
-    resumed = Trainer(cfg, resume=half.run_dir, show_progress=False).run()
+    resumed = build_trainer(cfg, resume=half.run_dir, show_progress=False).run()
     assert resumed.run_dir == half.run_dir and resumed.step == 6
     a, b = _final_weights(full.run_dir), _final_weights(half.run_dir)
     assert a.keys() == b.keys() and any(k.startswith("ema.") for k in a)

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from conftest import ROOT, run_cli, tiny
-from genlab.config import load_config
+from genlab.runs.config import load_config
 
 
 @pytest.fixture(autouse=True)
@@ -216,7 +216,7 @@ def test_bench_gan_workers_run_side_by_side(tmp_path, capsys):
 @pytest.mark.parametrize("method", ["vae", "ddpm"])
 def test_eval_works_on_vae_and_diffusion_runs(tmp_path, capsys, method):
     from genlab import train
-    from genlab.config import load_config
+    from genlab.runs.config import load_config
 
     config = {"vae": "vae", "ddpm": "ddpm-shapes"}[method]
     cfg = load_config(ROOT / "configs" / f"{config}.yaml",

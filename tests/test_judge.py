@@ -8,8 +8,8 @@ import pytest
 import torch
 from PIL import Image
 
-from genlab.config import DataConfig
 from genlab.data import ShapesOptions
+from genlab.data.config import DataConfig
 from genlab.errors import EvalError
 from genlab.images import to_float
 from genlab.metrics import judge as judge_module

@@ -4,10 +4,10 @@ import pytest
 import torch
 
 from conftest import ROOT, TINY
-from genlab.config import load_config
 from genlab.errors import ConfigError
-from genlab.methods import DataInfo, build_method
-from genlab.methods.base import split_batch
+from genlab.methods.base import DataInfo, split_batch
+from genlab.methods.registry import build_method
+from genlab.runs.config import load_config
 
 INFO = DataInfo(channels=3, image_size=16, num_classes=3, class_names=["a", "b", "c"])
 

@@ -12,7 +12,6 @@ from torch import nn
 
 from conftest import CLIP_DATA, run_cli, tiny
 from genlab import train
-from genlab.config import load_config
 from genlab.errors import ConfigError, RunError
 from genlab.generate.text2img import (
     blank_canvas,
@@ -24,6 +23,7 @@ from genlab.generate.text2img import (
 )
 from genlab.losses import spherical_distance
 from genlab.nets.vqgan import VQGAN
+from genlab.runs.config import load_config
 
 # widths 8 and 16 with 8 groups: what taming_config infers back from a saved state dict
 TINY_VQ = dict(ch=8, ch_mult=(1, 2), num_res_blocks=1, attn_resolutions=(), resolution=16,

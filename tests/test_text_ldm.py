@@ -1,6 +1,7 @@
 """Text-conditioned latent diffusion: tiny VAE, CLIP and text-ldm runs through the engine, a
 self-contained run, CFG by hand, caption dropout, `sample --prompt` and the one-line errors."""
 
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -10,13 +11,14 @@ from torch import nn
 
 from conftest import ROOT, TINY, run_cli, tiny
 from genlab import train
-from genlab.config import load_config
-from genlab.config_methods import CLIPConfig, TextLDMConfig, VAEConfig
 from genlab.engine.checkpoint import find_checkpoint, load_checkpoint
-from genlab.generate import load_run
-from genlab.generate.guidance import configure_sampling
-from genlab.methods import DataInfo
-from genlab.methods.text_ldm import TextLDM, drop_captions
+from genlab.generate.guidance import sampling_options
+from genlab.methods.base import DataInfo
+from genlab.methods.clip import CLIPConfig
+from genlab.methods.text_ldm import TextLDM, TextLDMConfig, drop_captions
+from genlab.methods.vae import VAEConfig
+from genlab.runs.config import load_config
+from genlab.runs.load import load_run
 
 SOT, EOT = 49406, 49407  # CLIP's start and end tokens
 CLIP_SIZES = dict(embed_dim=16, vision_layers=1, vision_width=32, patch_size=4, text_layers=1,
@@ -89,11 +91,12 @@ def test_run_samples_without_the_vae_and_clip_folders(runs, tmp_path, capsys):
 
 def test_prompts_reach_the_images(runs):
     run = load_run(runs.text)
-    configure_sampling(run, steps=2, cfg=3, prompt="a red circle")
-    red = run.sample(2, seed=0)
-    assert torch.equal(red, run.sample(2, seed=0))  # same seed, same images
-    configure_sampling(run, prompt=["a blue square", "a red circle"])
-    both = run.sample(2, seed=0)  # prompts in turn: image 1 is the red circle again
+    opts = sampling_options(run, steps=2, cfg=3, prompt="a red circle")
+    red = run.sample(2, seed=0, options=opts)
+    assert torch.equal(red, run.sample(2, seed=0, options=opts))  # same seed, same images
+    # prompts in turn: image 1 is the red circle again
+    both = run.sample(2, seed=0, options=sampling_options(
+        run, steps=2, cfg=3, prompt=["a blue square", "a red circle"]))
     assert torch.allclose(both[1], red[1], atol=1e-5)  # (batched kernels: not bit-equal)
     assert (both[0] - red[0]).abs().max() > 1e-2
 
@@ -117,9 +120,9 @@ def test_classifier_free_guidance_by_hand():
     rows = cond[torch.tensor([0, 1, 0])]  # three images, two prompts in turn
     eps_text = StandIn()(x, t, rows).sample
     eps_null = StandIn()(x, t, null.expand(3, -1, -1)).sample
-    method.configure_sampling(prompts=("a red circle", "a blue square"))
     for s in (0.0, 1.0, 2.5):
-        got = method.eps_fn(None, s)(x, t)
+        opts = replace(method.default_sampling(), cfg=s, prompts=("a red circle", "a blue square"))
+        got = method.eps_fn(None, opts)(x, t)
         assert torch.allclose(got, eps_null + s * (eps_text - eps_null), atol=1e-6)
 
 

@@ -6,11 +6,11 @@ import torch
 
 from conftest import ROOT, run_cli, tiny
 from genlab import train
-from genlab.config import load_config
-from genlab.generate import load_run
 from genlab.losses import epsilon_loss, gaussian_kl, reconstruction_loss
-from genlab.methods import DataInfo
+from genlab.methods.base import DataInfo
 from genlab.methods.vae import VAE
+from genlab.runs.config import load_config
+from genlab.runs.load import load_run
 
 
 def test_kl_and_reconstruction_by_hand():

@@ -10,14 +10,15 @@ from safetensors.torch import load_file, save_file
 
 from conftest import ROOT, run_cli, tiny
 from genlab import load_run, train
-from genlab.config import load_config
 from genlab.engine.checkpoint import find_checkpoint
 from genlab.errors import CheckpointError, ConfigError
-from genlab.methods import DataInfo, build_method
+from genlab.methods.base import DataInfo
+from genlab.methods.registry import build_method
 from genlab.metrics.judge import load_judge
 from genlab.nets.patchgan import PatchDiscriminator
 from genlab.nets.taming import load_taming_checkpoint
 from genlab.nets.vqgan import VQGAN, Decoder, Encoder, VectorQuantizer
+from genlab.runs.config import load_config
 
 # ----- a reduced taming checkpoint, written from the public key layout (not from VQGAN) ----
 CH, MULT, BLOCKS, ATTN_LEVEL, ZC, EMBED, N_EMBED = 8, (1, 2), 1, 1, 8, 4, 16
@@ -233,7 +234,7 @@ def test_vqgan_trains_samples_and_reconstructs(tmp_path, monkeypatch, capsys):
 
 def test_vqgan_resume_is_exact(tmp_path):
     from genlab.cli import _resume_config
-    from genlab.engine.trainer import Trainer
+    from genlab.runs.train import build_trainer
 
     base = vqgan_overrides(tmp_path, "train.ckpt_every=2")
     path = ROOT / "configs" / "vqgan-shapes.yaml"
@@ -243,7 +244,7 @@ def test_vqgan_resume_is_exact(tmp_path):
     half = train(load_config(path, [*base, *extra, "train.steps=2", "name=half"]),
                  show_progress=False)
     cfg = _resume_config(half.run_dir, None, ["train.steps=4"])
-    Trainer(cfg, resume=half.run_dir, show_progress=False).run()
+    build_trainer(cfg, resume=half.run_dir, show_progress=False).run()
     a, b = (load_file(find_checkpoint(r) / "weights.safetensors")
             for r in (full.run_dir, half.run_dir))
     for key in a:

@@ -1,27 +1,34 @@
-"""genlab: train, evaluate and sample generative image models."""
+"""genlab: train, evaluate and sample generative image models.
+
+The Python API: `genlab.train(config)` and `genlab.load_run(path)` (both from `genlab.runs`).
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from genlab.version import __version__
 
 if TYPE_CHECKING:
-    from genlab.generate.load import LoadedRun
+    from genlab.engine.trainer import TrainResult
+    from genlab.runs.load import LoadedRun
+
+__all__ = ["__version__", "load_run", "train"]
 
 
 def load_run(path: Any, checkpoint: str = "last", *, ema: bool = True,
              device: str = "cpu") -> LoadedRun:
-    """Load a run folder for sampling (see genlab.generate.load_run)."""
-    from genlab.generate.load import load_run as _load_run
+    """Load a run folder for sampling, with no training code (see genlab.runs.load)."""
+    from genlab.runs.load import load_run as _load_run
 
     return _load_run(path, checkpoint, ema=ema, device=device)
 
 
-def train(config: Any, overrides: list[str] | None = None, **kwargs: Any) -> Any:
-    """Train from a YAML path (or a RunConfig) and return the TrainResult."""
-    from genlab.config import RunConfig, load_config
-    from genlab.engine.trainer import Trainer
+def train(config: Any, overrides: list[str] | None = None, **kwargs: Any) -> TrainResult:
+    """Train from a YAML path or preset name (or a RunConfig) and return the TrainResult;
+    keyword arguments as `genlab.runs.train.train` (resume, init_from, evaluator...)."""
+    from genlab.runs.config import RunConfig, load_config
+    from genlab.runs.train import train as _train
 
     cfg = config if isinstance(config, RunConfig) else load_config(config, overrides)
-    return Trainer(cfg, **kwargs).run()
+    return _train(cfg, **kwargs)

@@ -19,14 +19,16 @@ from typing import Any
 
 import torch
 
-from genlab.config import load_config
 from genlab.engine.progress import console
 from genlab.engine.tracking import METRICS, read_metrics
 from genlab.engine.trainer import Trainer, sampling
+from genlab.files import write_json
 from genlab.generate.sample import generate_images
 from genlab.images import class_rows, save_grid
 from genlab.metrics.evaluate import Evaluator, headline
 from genlab.metrics.report import plot_class_histogram
+from genlab.runs.config import load_config
+from genlab.runs.train import build_trainer
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 GAN_METHODS = ("gan", "dcgan", "wgan", "wgan-gp", "cdcgan")
@@ -63,13 +65,6 @@ def machine_id() -> str:
             f"torch {torch.__version__.split('+')[0]}")
 
 
-def _write_json(path: Path, payload: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(payload, indent=2) + "\n")
-    os.replace(tmp, path)
-
-
 class _Curve:
     """Evaluates every `every_s` seconds of training time (the trainer asks every 20 steps)."""
 
@@ -96,7 +91,7 @@ def run_one(method: str, seed: int, *, data: str, minutes: float, final: Evaluat
         f"train.eval_n={curve.n}",
         "train.sample_every=0", "train.ckpt_every=0", "train.keep_last=1",
         f"train.out_dir={runs}", f"name={method}-s{seed}", *(overrides or [])])
-    trainer = Trainer(cfg, show_progress=progress)
+    trainer = build_trainer(cfg, show_progress=progress)
     hook = _Curve(curve, every_s=minutes * 60 / 8 if method != "ddpm" else float("inf"))
     hook.trainer = trainer
     trainer.evaluator = hook
@@ -173,7 +168,7 @@ def _job(method: str, seed: int, *, data_cfg: Any, n: int, threads: int | None,
     result["clock"] = kwargs["clock"]
     result["machine"] = machine_id()
     path = raw / f"{method}-s{seed}.json"
-    _write_json(path, result)
+    write_json(path, result)
     return path
 
 
@@ -230,7 +225,7 @@ def bench_gan(*, data: str = "fashion-mnist", minutes: float = 10.0, seeds: int 
                 "machine": machine_id(),
                 "workers": workers, "threads_per_run": threads or torch.get_num_threads(),
                 **({"missing": missing} if missing else {})}
-    _write_json(raw / "protocol.json", protocol)
+    write_json(raw / "protocol.json", protocol)
     from genlab.bench_page import write_gan_page
 
     return write_gan_page(out, data=data, methods=methods, protocol=protocol,

@@ -17,15 +17,16 @@ from typing import Any
 
 import torch
 
-from genlab.bench import _config_path, _write_json, done_with, machine_id, pinned_judge
-from genlab.config import load_config
+from genlab.bench import _config_path, done_with, machine_id, pinned_judge
 from genlab.engine.progress import console
-from genlab.engine.trainer import Trainer
-from genlab.generate.guidance import configure_sampling
-from genlab.generate.load import load_run
+from genlab.files import write_json
+from genlab.generate.guidance import sampling_options
 from genlab.generate.sample import generate_images
 from genlab.images import save_grid
 from genlab.metrics.evaluate import Evaluator
+from genlab.runs.config import load_config
+from genlab.runs.load import load_run
+from genlab.runs.train import build_trainer
 
 FAST_STEPS = (10, 20, 50, 100)
 CFG_SCALES = (0.0, 1.0, 3.0, 5.0)
@@ -46,7 +47,7 @@ def _train(cfg_path: Path, data: str, minutes: float, run_dir: Path, raw: Path,
                                  "train.ckpt_every=0", "train.keep_last=1",
                                  f"train.out_dir={run_dir.parent}", f"name={run_dir.name}",
                                  *overrides])
-    trainer = Trainer(cfg, show_progress=progress)
+    trainer = build_trainer(cfg, show_progress=progress)
     trainer.run()
     per_step = cfg.train.batch_size * trainer.method.batches_per_step
     params = sum(p.numel() for p in trainer.method.nets["unet"].parameters())
@@ -54,7 +55,7 @@ def _train(cfg_path: Path, data: str, minutes: float, run_dir: Path, raw: Path,
               "images_per_s": trainer.step * per_step / max(trainer.train_seconds, 1e-9),
               "unet_parameters": params, "config": cfg_path.name,
               "clock": "cpu"}
-    _write_json(done, result)
+    write_json(done, result)
     return result
 
 
@@ -65,9 +66,9 @@ def _row(key: str, raw: Path, assets: Path, run: Any, ev: Evaluator, n: int, jud
         console.print(f"{key}: done earlier", highlight=False)
         return json.loads(path.read_text())
     console.print(f"{key}: sampling {n} images", highlight=False)
-    configure_sampling(run, **sampling)
+    options = sampling_options(run, **sampling)
     start = time.process_time()  # CPU seconds: fair when other work shares the machine
-    images, labels = generate_images(run.method, n, seed=0, batch_size=250)
+    images, labels = generate_images(run.method, n, seed=0, batch_size=250, options=options)
     seconds = time.process_time() - start
     result = {k: v for k, v in ev.evaluate(images, labels).items() if k in SHOWN}
     result.update(seconds_per_image=seconds / n, clock="cpu", n=n, judge=judge, **sampling)
@@ -75,7 +76,7 @@ def _row(key: str, raw: Path, assets: Path, run: Any, ev: Evaluator, n: int, jud
         pick = torch.cat([torch.nonzero(labels == c).flatten()[:4]
                           for c in range(int(labels.max()) + 1)])
         result["grid"] = save_grid(images[pick], assets / f"samples-{key}.png", nrow=4).name
-    _write_json(path, result)
+    write_json(path, result)
     return result
 
 
@@ -110,7 +111,7 @@ def bench_diffusion(*, data: str = "fashion-mnist", minutes: float = 10.0, n: in
                 **ev.protocol(), "floor": {k: v for k, v in ev.floor().items() if k in SHOWN},
                 "threads": torch.get_num_threads(), "judge": judge, "machine": machine_id(),
                 **({"overrides": " ".join(overrides)} if overrides else {})}
-    _write_json(raw / "protocol.json", protocol)
+    write_json(raw / "protocol.json", protocol)
     from genlab.bench_page_diffusion import write_diffusion_page
 
     return write_diffusion_page(out, data=data, protocol=protocol, samplers=samplers,

@@ -24,8 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from genlab.bench import _write_json, done_with
-from genlab.config_methods import CLIP_GUIDE_SCALE
+from genlab.bench import done_with
 from genlab.data.shapes import (
     COLOURS,
     POSITIONS,
@@ -37,7 +36,9 @@ from genlab.data.shapes import (
 )
 from genlab.engine.progress import console
 from genlab.errors import ConfigError
+from genlab.files import write_json
 from genlab.generate.clip_models import image_embeddings, load_clip, text_embeddings
+from genlab.generate.defaults import CLIP_GUIDE_SCALE
 from genlab.metrics.shapes_reader import read_shapes
 
 FORMS = ("full", "short")  # "a large red circle at the top left" or "a red circle"
@@ -174,20 +175,20 @@ def clip_diffusion(clip: Any, run_path: Path, steps: int, guide_scale: float,
                    device: str) -> Approach:
     """Text only: a class-conditional run samples unconditionally (cfg 0, the null label), so
     CLIP's gradient is the only thing that knows the prompt."""
-    from genlab.generate.guidance import clip_guide, configure_sampling
-    from genlab.generate.load import load_run
+    from genlab.generate.guidance import clip_guide, sampling_options
+    from genlab.runs.load import load_run
 
     run = load_run(run_path, device=device)
-    if not hasattr(run.method, "configure_sampling"):
+    if run.method.default_sampling() is None:
         raise ConfigError(f"--diffusion {run_path} is a {run.cfg.method.name} run, not a "
                           "diffusion run: pass a ddpm or ldm run trained on shapes")
     labels = torch.zeros(1, dtype=torch.long, device=run.device) if run.conditional else None
 
     def generate(prompt: Prompt, seed: int) -> Tensor:
-        configure_sampling(run, sampler="ddim", steps=steps, eta=0.0, cfg=0.0,
-                           guide=clip_guide(clip, prompt.text), guide_scale=guide_scale)
+        options = sampling_options(run, sampler="ddim", steps=steps, eta=0.0, cfg=0.0,
+                                   guide=clip_guide(clip, prompt.text), guide_scale=guide_scale)
         z = run.method.sample_latents(1, torch.Generator(run.device).manual_seed(seed))
-        return run.method.decode(z, labels)[0]
+        return run.method.decode(z, labels, options)[0]
 
     mode = "class-conditional run at cfg 0" if run.conditional else "unconditional run"
     return Approach("clip-diffusion", "CLIP-guided diffusion",
@@ -199,20 +200,19 @@ def text_ldm(run_path: Path | None, steps: int, cfg: float, device: str) -> Appr
     """The text-conditioned latent diffusion model, through its prompt API."""
     if run_path is None:
         return Approach("text-ldm", "text-conditioned LDM", "", skipped="no --ldm RUN given")
-    from genlab.generate.guidance import configure_sampling
-    from genlab.generate.load import load_run
+    from genlab.generate.guidance import sampling_options
+    from genlab.runs.load import load_run
 
     run = load_run(run_path, device=device)
 
-    def configure(text: str) -> None:
-        configure_sampling(run, sampler="ddim", steps=steps, eta=0.0, cfg=cfg, prompt=text)
+    def options(text: str) -> Any:
+        return sampling_options(run, sampler="ddim", steps=steps, eta=0.0, cfg=cfg, prompt=text)
 
-    configure("a red circle")  # a run that takes no prompt fails now, before any generation
+    options("a red circle")  # a run that takes no prompt fails now, before any generation
 
     def generate(prompt: Prompt, seed: int) -> Tensor:
-        configure(prompt.text)
         z = run.method.sample_latents(1, torch.Generator(run.device).manual_seed(seed))
-        return run.method.decode(z, None)[0]
+        return run.method.decode(z, None, options(prompt.text))[0]
 
     return Approach("text-ldm", "text-conditioned LDM",
                     f"DDIM {steps} steps, classifier-free guidance {cfg:g}", generate,
@@ -287,7 +287,7 @@ def run_approach(approach: Approach, prompts: list[Prompt], clip: Any, *, seed: 
            "threads": torch.get_num_threads(), "items": items}
     row["grid"] = save_grid(_tiles(batch[:EXAMPLES]), assets / f"examples-{approach.name}.png",
                             nrow=EXAMPLES).name
-    _write_json(path, row)
+    write_json(path, row)
     return row
 
 
@@ -339,7 +339,7 @@ def bench_text2img(*, clip: Path, vqgan: Path, diffusion: Path | None = None,
     info = {"n": prompts, "seed": seed, "form": form, "clip": _source(clip), "judge": judge,
             "device": device, "clock": protocol["clock"], "threads": torch.get_num_threads(),
             "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}"}
-    _write_json(raw / "protocol.json", {**info, "prompts": protocol["prompts"]})
+    write_json(raw / "protocol.json", {**info, "prompts": protocol["prompts"]})
     from genlab.bench_page_text2img import write_text2img_page
 
     return write_text2img_page(out, rows=rows, info=info, prompts=chosen[:EXAMPLES])

@@ -11,8 +11,8 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
-from genlab.config_methods import CLIP_GUIDE_SCALE
 from genlab.errors import ConfigError, GenlabError
+from genlab.generate.defaults import CLIP_GUIDE_SCALE
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Train, evaluate and sample generative image models.")
@@ -36,8 +36,9 @@ ClipModelOpt = Annotated[str | None, typer.Option(help="open_clip architecture o
 
 
 def _resume_config(run: Path, config: Path | None, overrides: list[str]) -> object:
-    from genlab.config import apply_overrides, load_config, read_yaml, validate_config
-    from genlab.engine.run_dir import read_run
+    from genlab.config import apply_overrides, read_yaml
+    from genlab.runs.config import load_config, validate_config
+    from genlab.runs.folder import read_run
 
     run_dir, saved, _, _ = read_run(run)
     cfg = validate_config(apply_overrides(read_yaml(run_dir / "config.yaml"), overrides))
@@ -74,8 +75,8 @@ def train(
     = False,
 ) -> None:
     """Train a model; writes runs/<name>/ (config, checkpoints, logs, samples)."""
-    from genlab.config import load_config
-    from genlab.engine.trainer import Trainer
+    from genlab.runs.config import load_config
+    from genlab.runs.train import build_trainer
 
     overrides = list(set_ or [])
     for key, value in (("train.steps", steps), ("train.precision", precision),
@@ -94,7 +95,7 @@ def train(
            else load_config(config, overrides))
     if init_from is not None and resume is not None:
         raise ConfigError("--init-from starts a new run; --resume continues one: pick one")
-    trainer = Trainer(cfg, resume=resume, init_from=init_from)  # type: ignore[arg-type]
+    trainer = build_trainer(cfg, resume=resume, init_from=init_from)  # type: ignore[arg-type]
     if cfg.train.eval_every and trainer.hw.is_main:  # type: ignore[attr-defined]
         from genlab.evaluation import training_evaluator
 
@@ -131,10 +132,10 @@ def sample(
                                                "default: the run's grid prompts)")] = None,
 ) -> None:
     """Write a grid of samples from a trained run (or a diffusers UNet folder)."""
-    from genlab.generate import load_run, sample_grid
     from genlab.generate.clip_models import load_clip
-    from genlab.generate.guidance import configure_sampling
-    from genlab.generate.load import load_unet_folder
+    from genlab.generate.guidance import sampling_options
+    from genlab.generate.sample import sample_grid
+    from genlab.runs.load import load_run, load_unet_folder
 
     if n < 1:
         raise ConfigError("--n must be at least 1")
@@ -142,10 +143,11 @@ def sample(
         raise ConfigError("pass a run folder or --unet FOLDER (one of them)")
     loaded = load_run(run, checkpoint, ema=not no_ema) if run else load_unet_folder(unet)
     clip_net = load_clip(clip, model=clip_model, device=loaded.device) if clip else None
-    configure_sampling(loaded, sampler=sampler, steps=steps, eta=eta, cfg=cfg, guide=guide,
-                       guide_scale=guide_scale, clip=clip_net, prompt=prompt)
+    options = sampling_options(loaded, sampler=sampler, steps=steps, eta=eta, cfg=cfg,
+                               guide=guide, guide_scale=guide_scale, clip=clip_net, prompt=prompt)
     path = out_path or (loaded.path / "samples" if run else Path(".")) / f"sample-seed{seed}.png"
-    sample_grid(loaded, path, n=n, seed=seed, label=label, truncation=truncation)
+    sample_grid(loaded, path, n=n, seed=seed, label=label, truncation=truncation,
+                options=options)
     out.print(f"wrote {path}", highlight=False)
 
 
@@ -159,8 +161,8 @@ def interpolate(
     out_dir: Annotated[Path | None, typer.Option("--out", help="folder to write to")] = None,
 ) -> None:
     """Write a grid and a GIF that walk between random latents (and classes)."""
-    from genlab.generate import interpolate as run_interpolation
-    from genlab.generate import load_run
+    from genlab.generate.interpolate import interpolate as run_interpolation
+    from genlab.runs.load import load_run
 
     if steps < 2 or rows < 1:
         raise ConfigError("--steps must be at least 2 and --rows at least 1")
@@ -266,8 +268,8 @@ def judge_train(
     seed: SeedOpt = 0,
 ) -> None:
     """Train (or retrain) the judge of a dataset and report its test accuracy."""
-    from genlab.config import load_config
     from genlab.metrics.judge import train_judge
+    from genlab.runs.config import load_config
 
     cfg = load_config(None, [f"data.name={data}", *(set_ or [])])
     judge = train_judge(cfg.data, seed=seed, epochs=epochs)
@@ -412,8 +414,8 @@ def datasets(
 def info(run: Annotated[Path, typer.Argument(help="run folder")]) -> None:
     """Show a run's config, data, checkpoints and latest logged numbers."""
     from genlab.engine.checkpoint import checkpoint_step, list_checkpoints
-    from genlab.engine.run_dir import read_run
     from genlab.engine.tracking import METRICS, read_metrics
+    from genlab.runs.folder import read_run
 
     run_dir, cfg, data, meta = read_run(run)
     ckpts = list_checkpoints(run_dir / "checkpoints")
@@ -440,7 +442,7 @@ def show_config(
     = False,
 ) -> None:
     """Print a resolved config, or every key with its description."""
-    from genlab.config import dump_config, load_config
+    from genlab.runs.config import dump_config, load_config
 
     if keys:  # the keys of the config's method (--set method.name=ddpm shows another's)
         for key, desc in _describe_fields(load_config(config, list(set_ or []))):

@@ -22,7 +22,7 @@ from genlab.errors import ConfigError
 if TYPE_CHECKING:
     from torch import Tensor
 
-    from genlab.generate.load import LoadedRun
+    from genlab.runs.load import LoadedRun
 
 LabelOpt = Annotated[str | None, typer.Option(help="class index or name (conditional models)")]
 NOpt = Annotated[int, typer.Option(help="versions to make (a grid when more than one)")]
@@ -38,7 +38,7 @@ def _save(images: Tensor, path: Path) -> Path:
 
 
 def _load(run: Path) -> LoadedRun:
-    from genlab.generate import load_run
+    from genlab.runs.load import load_run
 
     return load_run(run)
 
@@ -55,15 +55,16 @@ def img2img(
 ) -> None:
     """Noise an image part of the way and denoise it back (SDEdit)."""
     from genlab.generate.edit import img2img as run_img2img
-    from genlab.generate.guidance import configure_sampling
+    from genlab.generate.guidance import sampling_options
     from genlab.images import read_image
 
     if n < 1:
         raise ConfigError("--n must be at least 1")
     loaded = _load(run)
-    configure_sampling(loaded, sampler=sampler, steps=steps, eta=eta, cfg=cfg)
+    options = sampling_options(loaded, sampler=sampler, steps=steps, eta=eta, cfg=cfg)
     image = read_image(init, loaded.info.channels)
-    result = run_img2img(loaded, image, strength=strength, n=n, seed=seed, label=label)
+    result = run_img2img(loaded, image, strength=strength, n=n, seed=seed, label=label,
+                         options=options)
     path = _save(result, out_path or init.with_name(f"{init.stem}-img2img.png"))
     out.print(f"wrote {path}", highlight=False)
 
@@ -82,17 +83,18 @@ def inpaint(
 ) -> None:
     """Regenerate the masked part of an image (RePaint); every other pixel is kept exactly."""
     from genlab.generate.edit import inpaint as run_inpaint
-    from genlab.generate.guidance import configure_sampling
+    from genlab.generate.guidance import sampling_options
     from genlab.images import read_image
 
     if n < 1:
         raise ConfigError("--n must be at least 1")
     loaded = _load(run)
-    configure_sampling(loaded, cfg=cfg)
+    options = sampling_options(loaded, cfg=cfg)
     picture = read_image(image, loaded.info.channels)
     regen = read_image(mask, 1)[0] > 127
     result = run_inpaint(loaded, picture, regen, steps=steps, jumps=jumps,
-                         jump_length=jump_length, n=n, seed=seed, label=label)
+                         jump_length=jump_length, n=n, seed=seed, label=label,
+                         options=options)
     path = _save(result, out_path or image.with_name(f"{image.stem}-inpainted.png"))
     out.print(f"wrote {path} ({int(regen.sum())} of {regen.numel()} pixels regenerated)",
               highlight=False)
@@ -120,7 +122,7 @@ def export(
     out_dir: Annotated[Path, typer.Option("--out", help="folder to write")],
 ) -> None:
     """Save a DDPM run as a diffusers pipeline folder (DDPMPipeline.from_pretrained loads it)."""
-    from genlab.generate.load import export_diffusers
+    from genlab.runs.load import export_diffusers
 
     path = export_diffusers(_load(run), out_dir)
     out.print(f"wrote {path} (load with DDPMPipeline.from_pretrained or --unet {path})",

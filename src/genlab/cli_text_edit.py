@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 
 from genlab.cli import CfgOpt, ClipModelOpt, SeedOpt, app, out
-from genlab.config_methods import CLIP_GUIDE_SCALE, EDIT_DILATE, EDIT_THRESHOLD
 from genlab.errors import ConfigError, DataError
+from genlab.generate.defaults import CLIP_GUIDE_SCALE, EDIT_DILATE, EDIT_THRESHOLD
 
 
 @app.command()
@@ -45,11 +45,11 @@ def edit(
     """Find --select in an image with CLIP and redraw it as --prompt; other pixels are kept."""
     import torch
 
-    from genlab.generate import load_run
     from genlab.generate.clip_models import load_clip
-    from genlab.generate.guidance import configure_sampling
+    from genlab.generate.guidance import sampling_options
     from genlab.generate.text_edit import text_edit
     from genlab.images import read_image, save_image
+    from genlab.runs.load import load_run
 
     path = out_path or image.with_name(f"{image.stem}-edited.png")
     if path.suffix.lower() != ".png":  # a lossy format would change the kept pixels
@@ -57,12 +57,13 @@ def edit(
     if not image.is_file():
         raise DataError(f"image {image} not found")
     run = load_run(diffusion)
-    configure_sampling(run, cfg=cfg)
+    options = sampling_options(run, cfg=cfg)
     picture = read_image(image, run.info.channels)
     result = text_edit(run, load_clip(clip, model=clip_model, device=run.device), picture,
                        select=select, prompt=prompt, label=label, threshold=threshold,
                        dilate=dilate, patch=patch, stride=stride, guide_scale=guide_scale,
-                       steps=steps, jumps=jumps, jump_length=jump_length, seed=seed)
+                       steps=steps, jumps=jumps, jump_length=jump_length, seed=seed,
+                       options=options)
     save_image(result.image, path)
     # the mask is in `genlab inpaint --mask` form (white = redrawn), so it can be reused
     relevance = (result.relevance * 255).round().to(torch.uint8)[None]

@@ -7,16 +7,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from genlab.config import RunConfig
 from genlab.errors import ConfigError
 from genlab.generate.control import Steered, steer
-from genlab.generate.load import load_run
 from genlab.generate.sample import generate_images
 from genlab.images import save_grid
-from genlab.methods import Method
+from genlab.methods.base import Method
 from genlab.methods.diffusion import DDPM
 from genlab.metrics.evaluate import Evaluator, headline
 from genlab.metrics.report import write_report
+from genlab.runs.config import RunConfig
+from genlab.runs.load import load_run
 
 
 def evaluate_run(run: str | Path, *, n: int = 10_000, checkpoint: str = "last",
@@ -26,14 +26,15 @@ def evaluate_run(run: str | Path, *, n: int = 10_000, checkpoint: str = "last",
                  sampling: dict[str, Any] | None = None) -> tuple[dict[str, Any], Path]:
     """Generate n images from a run's checkpoint, measure them, write eval.json + report.md.
     `sampling`: options of diffusion runs (sampler, steps, eta, cfg, guide, guide_scale)."""
-    from genlab.generate.guidance import configure_sampling
+    from genlab.generate.guidance import sampling_options
 
     t0 = time.perf_counter()
     loaded = load_run(run, checkpoint, ema=ema)
-    configure_sampling(loaded, **(sampling or {}))
+    options = sampling_options(loaded, **(sampling or {}))
     ev = evaluator or Evaluator(loaded.cfg.data, n=n, seed=seed, features=features,
                                 inception_weights=inception_weights)
-    images, labels = generate_images(loaded.method, n, seed=seed, truncation=truncation)
+    images, labels = generate_images(loaded.method, n, seed=seed, truncation=truncation,
+                                     options=options)
     results = ev.evaluate(images, labels)
     floor = ev.floor()
     results["seconds"] = time.perf_counter() - t0

@@ -4,8 +4,6 @@ mode, and retrieval uses the full captions (size, colour, shape, position)."""
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -14,7 +12,7 @@ import torch
 
 from genlab.data.base import DEFAULT_CAPTION_TEMPLATE
 from genlab.errors import ConfigError, DataError
-from genlab.generate.load import load_run
+from genlab.files import write_json
 from genlab.metrics.clip_eval import (
     PROMPT_MODES,
     accuracy_from_embeddings,
@@ -24,6 +22,7 @@ from genlab.metrics.clip_eval import (
     retrieval_recall,
     shapes_prompts,
 )
+from genlab.runs.load import load_run
 
 RESULTS_FILE = "clip_eval.json"
 
@@ -79,7 +78,5 @@ def clip_eval_run(run: str | Path, *, n: int = 2000, prompts: str | None = None,
                                                                 owner))
     results["seconds"] = time.perf_counter() - t0
     path = loaded.path / RESULTS_FILE
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(results, indent=2) + "\n")
-    os.replace(tmp, path)  # atomic: a reader never sees half a file
+    write_json(path, results)
     return results, path

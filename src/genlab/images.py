@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -11,6 +10,8 @@ import torch
 from PIL import Image
 from torch import Tensor
 from torchvision.utils import make_grid
+
+from genlab.files import atomic_path
 
 
 def to_uint8(images: Tensor) -> Tensor:
@@ -41,10 +42,8 @@ def grid_image(images: Tensor, nrow: int = 8, padding: int = 2) -> Image.Image:
 
 
 def _atomic_save(image: Image.Image, path: Path, **kwargs: object) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    image.save(tmp, format=path.suffix.lstrip(".").upper().replace("JPG", "JPEG"), **kwargs)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        image.save(tmp, format=path.suffix.lstrip(".").upper().replace("JPG", "JPEG"), **kwargs)
 
 
 def save_grid(images: Tensor, path: str | Path, nrow: int = 8, upscale: int = 1) -> Path:

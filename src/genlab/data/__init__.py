@@ -5,11 +5,13 @@ says which datasets are available on this machine and how to get the others.
 """
 
 from genlab.data.base import DatasetStatus, DataWarning, ImageData
+from genlab.data.config import DataConfig
 from genlab.data.registry import DATASET_NAMES, dataset_status, load_dataset
 from genlab.data.shapes import ShapesOptions
 
 __all__ = [
     "DATASET_NAMES",
+    "DataConfig",
     "DataWarning",
     "DatasetStatus",
     "ImageData",

@@ -130,3 +130,16 @@ def load_checkpoint(path: Path) -> tuple[dict[str, Tensor], dict[str, Any]]:
 def _short(err: Exception) -> str:
     text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
     return text[:120]
+
+
+def split_weights(tensors: dict[str, Tensor]) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
+    """A checkpoint's tensors as (live nets, EMA nets), each by net-relative key."""
+    nets = {k[len("nets."):]: v for k, v in tensors.items() if k.startswith("nets.")}
+    ema = {k[len("ema."):]: v for k, v in tensors.items() if k.startswith("ema.")}
+    return nets, ema
+
+
+def inference_weights(tensors: dict[str, Tensor], ema: bool = True) -> dict[str, Tensor]:
+    """The weights to sample with: the live nets, the EMA copies replacing those they shadow."""
+    nets, averaged = split_weights(tensors)
+    return {**nets, **averaged} if ema else nets

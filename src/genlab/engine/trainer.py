@@ -18,26 +18,25 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from genlab.config import RunConfig
+from genlab.data.base import ImageData
 from genlab.engine.batches import DeviceBatcher
-from genlab.engine.checkpoint import BEST, find_checkpoint, load_checkpoint, save_checkpoint
-from genlab.engine.ema import EMA
-from genlab.engine.hardware import (
-    Hardware,
-    autocast_dtype,
-    resolve_device,
-    resolve_precision,
-    state_digest,
+from genlab.engine.checkpoint import (
+    BEST,
+    find_checkpoint,
+    load_checkpoint,
+    save_checkpoint,
+    split_weights,
 )
+from genlab.engine.config import TrainConfig
+from genlab.engine.ema import EMA
+from genlab.engine.hardware import Hardware, autocast_dtype, state_digest
 from genlab.engine.plots import plot_losses
-from genlab.engine.pretrained import init_from as init_from_run
-from genlab.engine.pretrained import load_pretrained, resolve_pretrained
 from genlab.engine.progress import TrainProgress, console
-from genlab.engine.run_dir import new_run_dir, write_run_files
+from genlab.engine.run_dir import new_run_dir, write_files
 from genlab.engine.tracking import METRICS, Tracker, read_metrics
 from genlab.errors import CheckpointError
 from genlab.images import class_rows, grid_image, save_grid
-from genlab.methods import DataInfo, Method, build_method
+from genlab.methods.base import Method
 
 Evaluator = Callable[[Method, int], dict[str, float]]
 
@@ -92,34 +91,31 @@ def sampling(method: Method, ema: EMA | None) -> Iterator[Method]:
 
 
 class Trainer:
-    def __init__(self, cfg: RunConfig, *, resume: Path | None = None,
-                 evaluator: Evaluator | None = None, show_progress: bool = True,
-                 init_from: Path | None = None) -> None:
-        self.cfg, self.evaluator, self.show_progress = cfg, evaluator, show_progress
-        device = resolve_device(cfg.train.device)
-        self.precision = resolve_precision(cfg.train.precision, device)
-        self.hw = Hardware(device)
-        data = cfg.data.load("train", seed=cfg.seed)
-        self.info = DataInfo(channels=data.channels, image_size=data.image_size,
-                             num_classes=data.num_classes if data.labels is not None else 0,
-                             class_names=list(data.class_names))
-        pretrained = resolve_pretrained(cfg, show_progress and self.hw.is_main) \
-            if resume is None else {}
-        torch.manual_seed(cfg.seed)  # same initial weights on every rank
-        self.method = build_method(cfg.method, self.info).to(self.hw.device)
-        load_pretrained(self.method, pretrained)
-        if resume is None:
-            self.method.load_initial_weights()
-        self.init_report = init_from_run(self.method, init_from) if init_from else None
-        self.memory_format = torch.channels_last if cfg.train.channels_last else \
+    """Trains a built method on in-memory data. It knows no concrete method, dataset or
+    metric: `runs.train.build_trainer` assembles those from a config and hands them over."""
+
+    def __init__(self, method: Method, data: ImageData, train: TrainConfig, *, seed: int,
+                 name: str, hw: Hardware, precision: str,
+                 run_files: Callable[[], dict[str, str]] | None = None,
+                 hparams: dict[str, Any] | None = None,
+                 resume: Path | None = None, evaluator: Evaluator | None = None,
+                 show_progress: bool = True) -> None:
+        """`run_files`: the files that describe the run (config, data facts), written into
+        the run folder once the method has seen the data (it may fill config defaults);
+        `hparams`: what the trackers record as the run's settings."""
+        self.train, self.seed, self.evaluator = train, seed, evaluator
+        self.hparams = hparams or {}
+        self.show_progress, self.hw, self.precision = show_progress, hw, precision
+        self.method = method.to(hw.device)
+        self.memory_format = torch.channels_last if train.channels_last else \
             torch.contiguous_format
         self.method.nets.to(memory_format=self.memory_format)
         self.hw.broadcast_state(self.method.nets)
         self.ema = None
-        if cfg.train.ema.enabled and self.method.ema_nets:
+        if train.ema.enabled and self.method.ema_nets:
             self.ema = EMA({k: self.method.nets[k] for k in self.method.ema_nets},
-                           cfg.train.ema.decay, cfg.train.ema.start)
-        self.batcher = DeviceBatcher(data, cfg.train.batch_size, seed=cfg.seed,
+                           train.ema.decay, train.ema.start)
+        self.batcher = DeviceBatcher(data, train.batch_size, seed=seed,
                                      rank=self.hw.rank, world=self.hw.world,
                                      device=self.hw.device, memory_format=self.memory_format,
                                      extra=self.method.prepare_data(data))
@@ -136,22 +132,17 @@ class Trainer:
             self._restore(resume)
         if self.hw.is_main:
             if self.run_dir is None:
-                self.run_dir = new_run_dir(cfg.train.out_dir, cfg.name or "run")
-            write_run_files(self.run_dir, cfg, self.info)
-            if self.init_report is not None:
-                self.init_report.write(self.run_dir / "init_from.json")
-                if show_progress:
-                    console.print(self.init_report.summary(), highlight=False)
-        self._grid_labels, self._grid_nrow = class_rows(cfg.train.sample_n,
-                                                        self.method.num_classes)
-        n_grid = len(self._grid_labels) if self._grid_labels is not None else cfg.train.sample_n
+                self.run_dir = new_run_dir(train.out_dir, name)
+            write_files(self.run_dir, run_files() if run_files else {})
+        self._grid_labels, self._grid_nrow = class_rows(train.sample_n, self.method.num_classes)
+        n_grid = len(self._grid_labels) if self._grid_labels is not None else train.sample_n
         # Methods that make no images (CLIP) get no sample grids.
         self._grid_z = self._fixed_latents(n_grid) if self.method.generative else None
         self._stop_requested = False
 
     def _fixed_latents(self, n: int) -> Tensor:
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.cfg.seed + 12345)
+            torch.manual_seed(self.seed + 12345)
             return self.method.sample_latents(n)
 
     # ----- checkpoints -------------------------------------------------------------------
@@ -174,7 +165,7 @@ class Trainer:
         if not self.hw.is_main or self.run_dir is None:
             return None
         return save_checkpoint(self.run_dir / "checkpoints", self.step, self._tensors(),
-                               self._state(), self.cfg.train.keep_last, name=name)
+                               self._state(), self.train.keep_last, name=name)
 
     def _restore(self, run_dir: Path) -> None:
         path = find_checkpoint(run_dir, "last")
@@ -210,7 +201,7 @@ class Trainer:
         return torch.autocast(self.hw.device.type, dtype=dtype)
 
     def train_step(self) -> dict[str, Tensor]:
-        torch.manual_seed(step_seed(self.cfg.seed, self.step, self.hw.rank))
+        torch.manual_seed(step_seed(self.seed, self.step, self.hw.rank))
         batch = self.batcher.batch(self.step, self.method.batches_per_step)
         self.method.nets.train()
         with self._autocast():
@@ -263,10 +254,11 @@ class Trainer:
         return path
 
     def run(self) -> TrainResult:
-        cfg, t = self.cfg, self.cfg.train
+        """Train to `train.steps` (or the time budget, or Ctrl-C), then write the final grid."""
+        t = self.train
         if self.hw.is_main and self.run_dir is not None:
             self.tracker = Tracker(self.run_dir, tensorboard=t.tensorboard, wandb=t.wandb,
-                                   project=t.wandb_project, config=cfg.model_dump(mode="json"),
+                                   project=t.wandb_project, config=self.hparams,
                                    resume_step=self.step)
         if self.tracker is not None and self.show_progress:
             console.print(f"run folder: [bold]{self.run_dir}[/] (step {self.step}/{t.steps}, "
@@ -331,11 +323,11 @@ class Trainer:
 
 def load_weights(method: Method, ema: EMA | None, tensors: dict[str, Tensor], path: Path) -> None:
     """Load `nets.*` (and `ema.*`) tensors strictly; a mismatch is a CheckpointError."""
-    groups: list[tuple[str, torch.nn.Module]] = [("nets.", method.nets)]
+    nets, averaged = split_weights(tensors)
+    groups: list[tuple[str, torch.nn.Module, dict[str, Tensor]]] = [("nets.", method.nets, nets)]
     if ema is not None:
-        groups.append(("ema.", ema.nets))
-    for prefix, module in groups:
-        part = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+        groups.append(("ema.", ema.nets, averaged))
+    for prefix, module, part in groups:
         if prefix == "ema." and not part:
             ema.nets.load_state_dict({k: v for k, v in method.nets.state_dict().items()  # type: ignore[union-attr]
                                       if k.split(".")[0] in ema.nets}, strict=True)

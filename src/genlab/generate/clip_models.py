@@ -8,10 +8,10 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from genlab.config import load_config
 from genlab.errors import ConfigError
-from genlab.methods import DataInfo
+from genlab.methods.base import DataInfo
 from genlab.methods.clip import CLIP
+from genlab.runs.config import load_config
 
 DEFAULT_STANDARD = "ViT-B-32-quickgelu"  # OpenAI's ViT-B/32 weights need QuickGELU
 
@@ -22,7 +22,7 @@ def load_clip(source: str | Path, *, model: str | None = None,
     open_clip architecture `model` (default ViT-B-32-quickgelu)."""
     path = Path(source).expanduser()
     if path.is_dir():
-        from genlab.generate.load import load_run
+        from genlab.runs.load import load_run
 
         run = load_run(path, device=str(device))
         if not isinstance(run.method, CLIP):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from genlab.methods import Method
+from genlab.methods.base import Method
 
 Classifier = Callable[[Tensor], Tensor]  # images in [-1, 1] -> logits, differentiable
 

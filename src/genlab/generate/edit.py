@@ -6,15 +6,18 @@ the mask is exactly the input's.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from genlab.errors import ConfigError
 from genlab.generate.guidance import as_float_image
-from genlab.generate.load import LoadedRun
 from genlab.images import to_uint8
 from genlab.methods.diffusion import DDPM
+from genlab.runs.load import LoadedRun
+from genlab.sampling import repaint
 
 
 def _diffusion(run: LoadedRun) -> DDPM:
@@ -34,7 +37,7 @@ def _labels(run: LoadedRun, label: str | int | None, n: int) -> Tensor | None:
 
 @torch.no_grad()
 def img2img(run: LoadedRun, image: Tensor, *, strength: float, n: int = 1, seed: int = 0,
-            label: str | int | None = None) -> Tensor:
+            label: str | int | None = None, options: Any = None) -> Tensor:
     """Noise `image` (uint8 [C, H, W]) to `strength` of the way and denoise it back, n times.
     Strength 0 returns the input unchanged; 1 ignores it."""
     if not 0 <= strength <= 1:
@@ -45,7 +48,7 @@ def img2img(run: LoadedRun, image: Tensor, *, strength: float, n: int = 1, seed:
     init = as_float_image(image, run).repeat(n, 1, 1, 1)
     gen = torch.Generator(device=run.device).manual_seed(seed)
     z = run.method.sample_latents(n, gen)
-    out = method.denoise(z, _labels(run, label, n), generator=gen, init=init,
+    out = method.denoise(z, _labels(run, label, n), options, generator=gen, init=init,
                          strength=strength)
     return to_uint8(out)
 
@@ -62,11 +65,9 @@ def _mask_to_space(regen: Tensor, side: int) -> Tensor:
 @torch.no_grad()
 def inpaint(run: LoadedRun, image: Tensor, mask: Tensor, *, steps: int = 100, jumps: int = 5,
             jump_length: int = 10, n: int = 1, seed: int = 0,
-            label: str | int | None = None) -> Tensor:
+            label: str | int | None = None, options: Any = None) -> Tensor:
     """Regenerate the pixels where `mask` ([H, W] bool) is True; keep the others exactly.
-    The run's sampling options apply: CFG scale and guide (`configure_sampling`)."""
-    from genlab.generate.diffusion import repaint
-
+    Of the sampling `options`, the CFG scale and guide apply (None: the run's own)."""
     method = _diffusion(run)
     if mask.shape != image.shape[1:]:
         raise ConfigError(f"the mask is {tuple(mask.shape)} but the image is "
@@ -77,7 +78,7 @@ def inpaint(run: LoadedRun, image: Tensor, mask: Tensor, *, steps: int = 100, ju
     gen = torch.Generator(device=run.device).manual_seed(seed)
     known = method.to_space(x)
     keep = 1.0 - _mask_to_space(mask.to(run.device), known.shape[-1])
-    eps = method.sampling_eps(_labels(run, label, n))
+    eps = method.sampling_eps(_labels(run, label, n), options)
     out = repaint(eps, known, keep.expand_as(known), method.sampler_config, steps=steps,
                   jumps=jumps, jump_length=jump_length, generator=gen)
     made = to_uint8(method.from_space(out))

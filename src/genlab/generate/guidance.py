@@ -1,16 +1,19 @@
-"""Sampling options of diffusion runs, and guides: differentiable losses on predicted images."""
+"""Sampling options of diffusion runs for one call, and guides: differentiable losses on
+predicted images."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor
 
-from genlab.config_methods import CLIP_GUIDE_SCALE
 from genlab.errors import ConfigError
-from genlab.generate.load import LoadedRun
+from genlab.generate.defaults import CLIP_GUIDE_SCALE
+from genlab.runs.load import LoadedRun
+from genlab.sampling import SAMPLERS
 
 if TYPE_CHECKING:
     from genlab.methods.clip import CLIP
@@ -60,41 +63,41 @@ def parse_guide(spec: str, run: LoadedRun, clip: CLIP | None = None) -> Guide:
                       "takes any callable images -> per-image loss)")
 
 
-def configure_sampling(run: LoadedRun, *, sampler: str | None = None, steps: int | None = None,
-                       eta: float | None = None, cfg: float | None = None,
-                       guide: str | Guide | None = None, guide_scale: float | None = None,
-                       clip: CLIP | None = None,
-                       prompt: str | Sequence[str] | None = None) -> None:
-    """Set a diffusion run's sampler options; any of them on another kind of run is an error.
-    `clip` is the CLIP a `clip:PROMPT` guide uses; `prompt` is the caption of a text-ldm run's
-    images (several: given to the images in turn)."""
+def sampling_options(run: LoadedRun, *, sampler: str | None = None, steps: int | None = None,
+                     eta: float | None = None, cfg: float | None = None,
+                     guide: str | Guide | None = None, guide_scale: float | None = None,
+                     clip: CLIP | None = None,
+                     prompt: str | Sequence[str] | None = None) -> Any:
+    """A diffusion run's sampling options for one call: the run's own, with the given ones
+    changed (None: nothing given, the run's own apply). Any of them on a run that takes none
+    is an error. `clip` is the CLIP a `clip:PROMPT` guide uses; `prompt` is the caption of a
+    text-ldm run's images (several: given to the images in turn)."""
     if clip is not None and not (isinstance(guide, str) and guide.startswith("clip:")):
         raise ConfigError("--clip is only used by --guide clip:PROMPT: add one or drop --clip")
     given: dict[str, Any] = {k: v for k, v in dict(sampler=sampler, steps=steps, eta=eta, cfg=cfg,
                                                    guide=guide, guide_scale=guide_scale).items()
                              if v is not None}
+    defaults = run.method.default_sampling()
     if prompt is not None:
-        from genlab.methods.text_ldm import TextLDM
-
-        if not isinstance(run.method, TextLDM):
+        if not hasattr(defaults, "prompts"):
             raise ConfigError(f"--prompt applies to text-conditioned runs (method text-ldm); "
                               f"{run.path} is a {run.cfg.method.name} run")
         given["prompts"] = (prompt,) if isinstance(prompt, str) else tuple(prompt)
     if not given:
-        return
-    if not hasattr(run.method, "configure_sampling"):
+        return None
+    if defaults is None:
         flags = ", ".join(f"--{k.replace('_', '-')}" for k in given)
         raise ConfigError(f"{flags} apply to diffusion runs; {run.path} is a "
                           f"{run.cfg.method.name} run")
     if given.get("steps", 1) < 1 or given.get("eta", 0) < 0 or given.get("cfg", 0) < 0:
         raise ConfigError("--steps must be >= 1, --eta and --cfg >= 0")
-    if "sampler" in given and given["sampler"] not in ("ddpm", "ddim", "dpm"):
-        raise ConfigError(f"unknown sampler {given['sampler']!r}: use ddpm, ddim or dpm")
+    if "sampler" in given and given["sampler"] not in SAMPLERS:
+        raise ConfigError(f"unknown sampler {given['sampler']!r}: use {', '.join(SAMPLERS)}")
     if isinstance(given.get("guide"), str):
         if given["guide"].startswith("clip:"):
             given.setdefault("guide_scale", CLIP_GUIDE_SCALE)
         given["guide"] = parse_guide(given["guide"], run, clip)
-    run.method.configure_sampling(**given)  # type: ignore[attr-defined]
+    return replace(defaults, **given)
 
 
 def as_float_image(images: Tensor, run: LoadedRun) -> Tensor:

@@ -7,8 +7,8 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from genlab.generate.load import LoadedRun
 from genlab.images import grid_image, save_gif, save_grid
+from genlab.runs.load import LoadedRun
 
 
 def lerp(a: Tensor, b: Tensor, t: Tensor) -> Tensor:

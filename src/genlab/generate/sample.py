@@ -1,32 +1,24 @@
-"""Sampling: truncation and class-ordered grids."""
+"""Sampling loaded runs: class-ordered grids and batches of images for evaluation."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor
 
-from genlab.errors import ConfigError
-from genlab.generate.load import LoadedRun
 from genlab.images import class_rows, save_grid, to_uint8
-from genlab.methods import Method
-
-
-def truncate(z: Tensor, psi: float, method: Method | None = None) -> Tensor:
-    """Truncation trick in z space: pull latents toward their mean (0) by psi in (0, 1]."""
-    if not 0 < psi <= 1:
-        raise ConfigError(f"truncation psi must be in (0, 1], got {psi}")
-    if psi != 1 and method is not None and not method.truncatable:
-        raise ConfigError(f"truncation does not apply to {method.name} models: drop "
-                          "--truncation")
-    return z * psi
+from genlab.methods.base import Method
+from genlab.runs.load import LoadedRun
+from genlab.sampling import truncate
 
 
 def sample_grid(run: LoadedRun, path: str | Path, *, n: int = 64, seed: int = 0,
                 label: str | int | None = None, truncation: float = 1.0,
-                nrow: int | None = None) -> Path:
-    """Write n samples as a grid PNG; a conditional model without a label gets a row per class."""
+                nrow: int | None = None, options: Any = None) -> Path:
+    """Write n samples as a grid PNG; a conditional model without a label gets a row per class.
+    `options`: a diffusion run's sampling options (`guidance.sampling_options`)."""
     labels = None
     if label is not None:
         labels = torch.full((n,), run.label_index(label), dtype=torch.long)
@@ -34,13 +26,14 @@ def sample_grid(run: LoadedRun, path: str | Path, *, n: int = 64, seed: int = 0,
         labels, per = class_rows(n, run.info.num_classes)
         nrow = nrow or per
     images = run.sample(len(labels) if labels is not None else n, seed=seed, labels=labels,
-                        truncation=truncation)
+                        truncation=truncation, options=options)
     return save_grid(images, path, nrow=nrow or 8)
 
 
 @torch.no_grad()
 def generate_images(method: Method, n: int, *, seed: int = 0, labels: Tensor | None = None,
-                    truncation: float = 1.0, batch_size: int = 500) -> tuple[Tensor, Tensor | None]:
+                    truncation: float = 1.0, batch_size: int = 500,
+                    options: Any = None) -> tuple[Tensor, Tensor | None]:
     """n uint8 images from a method (already in sampling mode), in batches.
 
     A conditional model without explicit labels gets every class equally often; the labels
@@ -52,7 +45,7 @@ def generate_images(method: Method, n: int, *, seed: int = 0, labels: Tensor | N
     out = []
     for start in range(0, n, batch_size):
         m = min(batch_size, n - start)
-        z = truncate(method.sample_latents(m, gen), truncation, method)
+        z = truncate(method.sample_latents(m, gen), truncation, method.truncatable, method.name)
         y = labels[start:start + m].to(method.device) if labels is not None else None
-        out.append(to_uint8(method.decode(z, y)))
+        out.append(to_uint8(method.decode(z, y, options)))
     return torch.cat(out), labels

@@ -56,8 +56,8 @@ def load_vqgan(source: str | Path, device: str | torch.device = "cpu") -> VQGAN:
     transformers checkpoint file (.ckpt or .safetensors)."""
     path = Path(source).expanduser()
     if path.is_dir():
-        from genlab.generate.load import load_run
         from genlab.methods.vqgan import VQGAN as VQGANMethod
+        from genlab.runs.load import load_run
 
         run = load_run(path, device=str(device))
         if not isinstance(run.method, VQGANMethod):

@@ -4,18 +4,18 @@ Every pixel outside the found mask is kept exactly (RePaint composites in uint8)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 from torch import Tensor
 
-from genlab.config_methods import CLIP_GUIDE_SCALE, EDIT_DILATE, EDIT_THRESHOLD
 from genlab.errors import ConfigError
+from genlab.generate.defaults import CLIP_GUIDE_SCALE, EDIT_DILATE, EDIT_THRESHOLD
 from genlab.generate.edit import inpaint
-from genlab.generate.guidance import as_float_image, clip_guide, configure_sampling
-from genlab.generate.load import LoadedRun
+from genlab.generate.guidance import as_float_image, clip_guide
 from genlab.generate.relevance import check_mask_options, relevance_map, relevance_mask
 from genlab.methods.diffusion import DDPM
+from genlab.runs.load import LoadedRun
 
 if TYPE_CHECKING:
     from genlab.methods.clip import CLIP
@@ -53,11 +53,12 @@ def text_edit(run: LoadedRun, clip: CLIP, image: Tensor, *, select: str, prompt:
               dilate: int = EDIT_DILATE,
               patch: int | None = None, stride: int | None = None,
               guide_scale: float = CLIP_GUIDE_SCALE, steps: int = 100, jumps: int = 5,
-              jump_length: int = 10, seed: int = 0) -> TextEdit:
+              jump_length: int = 10, seed: int = 0, options: Any = None) -> TextEdit:
     """Replace what `select` names in `image` (uint8 [C, H, W]) by what `prompt` says.
 
     The window of the relevance map defaults to a quarter of the side (about one shapes
-    object), moved by a quarter of itself: 13 x 13 positions at any image size."""
+    object), moved by a quarter of itself: 13 x 13 positions at any image size. `options`:
+    the run's sampling options to start from (e.g. its CFG scale); the CLIP guide is added."""
     method = run.method
     if not isinstance(method, DDPM):
         raise ConfigError(f"--diffusion {run.path} is a {run.cfg.method.name} run: pass a ddpm "
@@ -80,13 +81,10 @@ def text_edit(run: LoadedRun, clip: CLIP, image: Tensor, *, select: str, prompt:
     # CLIP judges the picture as it will be: the kept pixels are the input's, not the model's.
     keep = (~mask).to(known.device, known.dtype)
     distance = clip_guide(clip, prompt)
-    before = method.sampling
-    configure_sampling(run, guide=lambda x0: distance(keep * known + (1 - keep) * x0),
-                       guide_scale=guide_scale)
-    try:
-        edited = inpaint(run, image, mask, steps=steps, jumps=jumps, jump_length=jump_length,
-                         seed=seed, label=label)
-    finally:  # the run's own options (CFG, no guide) come back for its next use
-        method.sampling = before
+    options = replace(options or method.default_sampling(),
+                      guide=lambda x0: distance(keep * known + (1 - keep) * x0),
+                      guide_scale=guide_scale)
+    edited = inpaint(run, image, mask, steps=steps, jumps=jumps, jump_length=jump_length,
+                     seed=seed, label=label, options=options)
     return TextEdit(edited[0], relevance, mask, label)
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import torch
+from pydantic import BaseModel
 from torch import Tensor, nn
 
 if TYPE_CHECKING:
@@ -35,9 +36,16 @@ class StepContext(Protocol):
 
 
 class Method:
-    """Base class of training methods. Subclasses fill `nets` and `optimizers`."""
+    """Base class of training methods. Subclasses fill `nets` and `optimizers`.
+
+    A method is registered in `methods.registry` with its pydantic `Config` (the `method:`
+    section; its `name` field a Literal of `name`) and `tiny` (config values that make its nets
+    tiny: the contract tests build every registered method from them).
+    """
 
     name: ClassVar[str]
+    Config: ClassVar[type[BaseModel]]
+    tiny: ClassVar[dict[str, Any]] = {}
     ema_nets: ClassVar[tuple[str, ...]] = ()  # nets the engine keeps an EMA of
     # config fields naming other runs -> the config field and net their config/weights fill
     pretrained_runs: ClassVar[dict[str, str]] = {}
@@ -79,9 +87,15 @@ class Method:
     def sample_latents(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         raise NotImplementedError
 
-    def decode(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
-        """Latents (and labels, or soft one-hot label vectors) to images in [-1, 1]."""
+    def decode(self, z: Tensor, labels: Tensor | None = None, options: Any = None) -> Tensor:
+        """Latents (and labels, or soft one-hot label vectors) to images in [-1, 1].
+        `options`: how to sample, chosen per call (diffusion: a `SamplingOptions`); None: the
+        method's `default_sampling()`. Methods without options take only None."""
         raise NotImplementedError
+
+    def default_sampling(self) -> Any:
+        """The sampling options `decode` uses when given none (None: it takes none)."""
+        return None
 
     @classmethod
     def judge_net(cls, cfg: Any) -> str | None:

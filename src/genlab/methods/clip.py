@@ -6,12 +6,13 @@ learnt temperature). Not generative: it gives zero-shot classification and retri
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import torch
+from pydantic import Field
 from torch import Tensor, nn
 
-from genlab.config_methods import CLIPConfig
+from genlab.config import Section
 from genlab.errors import ConfigError, DataError
 from genlab.losses import clip_loss
 from genlab.methods.base import DataInfo, Method, StepContext
@@ -26,6 +27,33 @@ from genlab.nets.clip import (
 
 if TYPE_CHECKING:
     from genlab.data import ImageData
+
+class CLIPConfig(Section):
+    name: Literal["clip"] = Field("clip", description="training method")
+    model: str | None = Field(None, description="a standard open_clip architecture, e.g. "
+                              "ViT-B-32-quickgelu (None: the small ViT described below)")
+    pretrained: str | None = Field(None, description="local weights file for `model` (open_clip "
+                                   "or OpenAI; never downloaded) to start from")
+    freeze: bool = Field(False, description="train nothing: wrap the weights as they are (e.g. "
+                         "pretrained ones, for evaluation and guidance)")
+    embed_dim: int = Field(128, ge=1, description="size of the shared image-text embedding")
+    vision_layers: int = Field(4, ge=1, description="ViT transformer layers")
+    vision_width: int = Field(128, ge=8, description="ViT width")
+    patch_size: int = Field(8, ge=1, description="ViT patch side in pixels (divides the image "
+                            "side)")
+    text_layers: int = Field(2, ge=1, description="text transformer layers")
+    text_width: int = Field(128, ge=8, description="text transformer width")
+    heads: int = Field(4, ge=1, description="attention heads in both towers")
+    context_length: int = Field(16, ge=4, description="tokens per caption, start and end "
+                                "included (longer captions are cut)")
+    lr: float = Field(2e-3, gt=0, description="AdamW peak learning rate")
+    weight_decay: float = Field(0.1, ge=0, description="AdamW weight decay (not on gains, "
+                                "biases or the logit scale)")
+    betas: tuple[float, float] = Field((0.9, 0.98), description="AdamW betas (CLIP's)")
+    warmup: int = Field(100, ge=0, description="steps of linear learning-rate warm-up")
+    cosine_steps: int = Field(0, ge=0, description="steps after which a cosine decay reaches "
+                              "5% of lr, held after (0: constant lr; set it to train.steps)")
+
 
 MAX_LOGIT_SCALE = math.log(100)  # CLIP clips the temperature at 100
 MIN_LR_RATIO = 0.05  # where the cosine decay ends
@@ -46,6 +74,9 @@ def build_clip_model(cfg: CLIPConfig, image_size: int) -> tuple[nn.Module, dict[
 
 class CLIP(Method):
     name = "clip"
+    Config = CLIPConfig
+    tiny = {"embed_dim": 16, "vision_layers": 1, "vision_width": 32, "patch_size": 4,
+            "text_layers": 1, "text_width": 32, "heads": 2, "warmup": 2}
     generative = False
     soft_labels = False
     truncatable = False
@@ -135,5 +166,5 @@ class CLIP(Method):
     def sample_latents(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         raise ConfigError("a clip run makes no images: evaluate it with genlab clip-eval")
 
-    def decode(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+    def decode(self, z: Tensor, labels: Tensor | None = None, options: None = None) -> Tensor:
         raise ConfigError("a clip run makes no images: evaluate it with genlab clip-eval")

@@ -1,37 +1,72 @@
 """DDPM (Ho et al. 2020): a diffusers UNet2DModel trained to predict the noise, optionally
 class-conditional with label dropout (Ho & Salimans 2022) so classifier-free guidance works.
-Sampling (DDPM, DDIM, DPM-Solver; guidance) lives in `genlab.generate.diffusion`."""
+Sampling (DDPM, DDIM, DPM-Solver; guidance) is `genlab.sampling`'s functions, with the
+options of each call in a `SamplingOptions`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from diffusers import DDPMScheduler
+from pydantic import Field
 from torch import Tensor
 
-from genlab.config_methods import DDPMConfig
+from genlab.config import Section
 from genlab.errors import ConfigError
 from genlab.losses import epsilon_loss
 from genlab.methods.base import DataInfo, Method, StepContext
 from genlab.nets.unet import build_unet, unet_config
+from genlab.sampling import (
+    SamplingOptions,
+    as_eps,
+    cfg_eps,
+    guided,
+    make_scheduler,
+    sample_loop,
+    sampler_config,
+)
 
 
-@dataclass(frozen=True)
-class SamplingOptions:
-    """How `decode` turns noise into images (set per call site: CLI, bench, API)."""
-
-    sampler: str = "ddim"
-    steps: int = 50
-    eta: float = 0.0
-    cfg: float = 3.0
-    guide: Any = None  # callable: predicted clean images [N, C, H, W] -> loss [N]
-    guide_scale: float = 1.0
+class DDPMConfig(Section):
+    name: Literal["ddpm"] = Field("ddpm", description="training method")
+    channels: tuple[int, ...] = Field((32, 64, 64), min_length=1, description="UNet block "
+                                      "widths; every block but the last halves the resolution")
+    attention: tuple[bool, ...] = Field((False, True, True), min_length=1, description="self-"
+                                        "attention in each block (same length as channels)")
+    layers_per_block: int = Field(2, ge=1, description="ResNet layers per UNet block")
+    norm_groups: int = Field(8, ge=1, description="GroupNorm groups (divides every width)")
+    unet: dict[str, Any] | None = Field(None, description="raw diffusers UNet2DModel config "
+                                        "(overrides the fields above; set by --unet folders)")
+    conditional: bool = Field(False, description="condition on the class label (with label "
+                              "dropout, so classifier-free guidance works)")
+    p_uncond: float = Field(0.1, ge=0, lt=1, description="probability of dropping the label "
+                            "in training (conditional only)")
+    timesteps: int = Field(1000, ge=2, description="diffusion steps T in training")
+    beta_schedule: Literal["linear", "scaled_linear", "squaredcos_cap_v2"] = Field(
+        "linear", description="noise schedule (diffusers names)")
+    beta_start: float = Field(1e-4, gt=0, description="first beta (linear schedules)")
+    beta_end: float = Field(0.02, gt=0, description="last beta (linear schedules)")
+    prediction_type: Literal["epsilon", "v_prediction"] = Field(
+        "epsilon", description="what the UNet predicts: the noise (Ho et al.) or v = sqrt(a) "
+        "eps - sqrt(1 - a) x0 (Salimans & Ho 2022), which learns the clean image at high noise "
+        "far sooner; samplers always see the noise it implies")
+    clip_sample: bool = Field(True, description="clip predicted clean images to [-1, 1] when "
+                              "sampling")
+    lr: float = Field(1e-3, gt=0, description="AdamW learning rate")
+    warmup: int = Field(200, ge=0, description="steps of linear learning-rate warm-up")
+    sampler: Literal["ddpm", "ddim", "dpm"] = Field("ddim", description="default sampler")
+    sample_steps: int = Field(50, ge=1, description="default sampling steps")
+    eta: float = Field(0.0, ge=0, description="DDIM eta (0: deterministic)")
+    cfg: float = Field(3.0, ge=0, description="default classifier-free guidance scale "
+                       "(conditional only; 1 = plain conditional)")
 
 
 class DDPM(Method):
     name = "ddpm"
+    Config = DDPMConfig
+    tiny = {"channels": [8, 16], "attention": [False, True], "layers_per_block": 1,
+            "norm_groups": 4, "sample_steps": 2, "warmup": 2}
     ema_nets = ("unet",)
     soft_labels = False
     truncatable = False  # z is the starting noise: shrinking it is not the truncation trick
@@ -56,7 +91,6 @@ class DDPM(Method):
                                    prediction_type=cfg.prediction_type)
         self.optimizers = {"unet": torch.optim.AdamW(self.nets["unet"].parameters(), lr=cfg.lr,
                                                      weight_decay=0.0)}
-        self.sampling = SamplingOptions(cfg.sampler, cfg.sample_steps, cfg.eta, cfg.cfg)
 
     def space(self) -> tuple[int, int]:
         """Channels and side of what the UNet denoises (images here, latents in LDM)."""
@@ -82,10 +116,10 @@ class DDPM(Method):
         return unet_config(**common, num_class_embeds=self.num_classes + 1 if self.num_classes
                            else None)
 
-    def configure_sampling(self, **options: Any) -> None:
-        """Change sampling options (None values keep the current ones)."""
-        self.sampling = replace(self.sampling, **{k: v for k, v in options.items()
-                                                  if v is not None})
+    def default_sampling(self) -> SamplingOptions:
+        """The run's own sampling options (its config's sampler, steps, eta and CFG scale)."""
+        cfg = self.cfg
+        return SamplingOptions(cfg.sampler, cfg.sample_steps, cfg.eta, cfg.cfg)
 
     # ----- training ------------------------------------------------------------------------
     def _warmup(self) -> None:
@@ -129,7 +163,7 @@ class DDPM(Method):
         channels, size = self.space()
         return torch.randn(n, channels, size, size, generator=generator, device=self.device)
 
-    def eps_fn(self, labels: Tensor | None, cfg_scale: float) -> Any:
+    def eps_fn(self, labels: Tensor | None, opts: SamplingOptions) -> Any:
         """Noise predictor for these labels with classifier-free guidance folded in:
         eps = eps_uncond + s * (eps_cond - eps_uncond) (s = 1: conditional, 0: unconditional)."""
         unet = self.eps_unet()
@@ -141,46 +175,38 @@ class DDPM(Method):
             raise ConfigError("this model is conditional: pass class labels (--label)")
         if labels.dim() != 1:
             raise ConfigError("diffusion models take class indices, not soft labels")
-        from genlab.generate.diffusion import cfg_eps
-
         cond = {"class_labels": labels}
         null = {"class_labels": torch.full_like(labels, self.num_classes)}
-        return lambda x, t: cfg_eps(unet, x, t, cond, null, cfg_scale)
+        return lambda x, t: cfg_eps(unet, x, t, cond, null, opts.cfg)
 
     def eps_unet(self) -> Any:
         """The UNet as a noise predictor, whatever it was trained to predict."""
-        from genlab.generate.diffusion import as_eps
-
         return as_eps(self.nets["unet"], self.cfg.prediction_type, self.noise.alphas_cumprod)
 
     @property
     def sampler_config(self) -> dict[str, Any]:
         """The noise schedule samplers are built from (they receive `eps_unet`'s noise)."""
-        from genlab.generate.diffusion import sampler_config
-
         return sampler_config(dict(self.noise.config))
 
-    def denoise(self, z: Tensor, labels: Tensor | None = None, *,
+    def denoise(self, z: Tensor, labels: Tensor | None = None,
+                options: SamplingOptions | None = None, *,
                 generator: torch.Generator | None = None, init: Tensor | None = None,
                 strength: float = 1.0, on_step: Any = None) -> Tensor:
-        """Run the configured sampler from noise z (or img2img from `init` images)."""
-        from genlab.generate.diffusion import make_scheduler, sample_loop
-
-        opts = self.sampling
+        """Run the sampler from noise z (or img2img from `init` images); options default to
+        the run's own."""
+        opts = options or self.default_sampling()
         scheduler = make_scheduler(opts.sampler, self.sampler_config)
-        eps = self.sampling_eps(labels)
+        eps = self.sampling_eps(labels, opts)
         start = self.to_space(init) if init is not None else None
         x = sample_loop(eps, z, scheduler, steps=opts.steps, eta=opts.eta, generator=generator,
                         start=strength, init=start, on_step=on_step)
         return self.from_space(x).clamp(-1, 1)
 
-    def sampling_eps(self, labels: Tensor | None) -> Any:
-        """The noise predictor every sampler (and inpainting) uses: CFG and the configured
-        guide folded in."""
-        from genlab.generate.diffusion import guided
-
-        opts = self.sampling
-        return guided(self.eps_fn(labels, opts.cfg), self._space_guide(opts.guide),
+    def sampling_eps(self, labels: Tensor | None, options: SamplingOptions | None = None) -> Any:
+        """The noise predictor every sampler (and inpainting) uses: CFG and the options' guide
+        folded in."""
+        opts = options or self.default_sampling()
+        return guided(self.eps_fn(labels, opts), self._space_guide(opts.guide),
                       opts.guide_scale, self.noise.alphas_cumprod)
 
     def _space_guide(self, guide: Any) -> Any:
@@ -189,8 +215,9 @@ class DDPM(Method):
             return None
         return lambda x0: guide(self.from_space(x0))
 
-    def decode(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
-        return self.denoise(z, labels, generator=noise_generator(z))
+    def decode(self, z: Tensor, labels: Tensor | None = None,
+               options: SamplingOptions | None = None) -> Tensor:
+        return self.denoise(z, labels, options, generator=noise_generator(z))
 
 
 def noise_generator(z: Tensor) -> torch.Generator:

@@ -3,18 +3,51 @@ not. A variant is a config (nets, loss, n_critic, clipping, penalty), not a new 
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
+from pydantic import Field
 from torch import Tensor
 
-from genlab.config import GANConfig
+from genlab.config import Section
 from genlab.errors import ConfigError
 from genlab.losses import discriminator_loss, generator_loss, gradient_penalty
 from genlab.methods.base import DataInfo, Method, StepContext, frozen, split_batch
 from genlab.nets import build_discriminator, build_generator
 
 
+class GANConfig(Section):
+    name: Literal["gan"] = Field("gan", description="training method")
+    arch: Literal["mlp", "dcgan"] = Field("dcgan", description="network family: fully connected "
+                                          "(mlp) or convolutional (dcgan)")
+    z_dim: int = Field(100, ge=1, description="size of the noise vector z")
+    g_width: int = Field(64, ge=4, description="generator width (channels of its last layer)")
+    d_width: int = Field(64, ge=4, description="discriminator width (channels of its first layer)")
+    d_norm: Literal["batch", "layer", "instance", "none"] = Field(
+        "batch", description="normalisation in the discriminator (WGAN-GP needs no batch norm)")
+    d_dropout: float = Field(0.0, ge=0, lt=1, description="dropout in the mlp discriminator")
+    conditional: bool = Field(False, description="condition both nets on the class label")
+    cond: Literal["concat", "projection"] = Field(
+        "concat", description="how the discriminator sees the label: class maps appended as "
+        "channels, or a projection head")
+    loss: Literal["bce", "bce-saturating", "hinge", "lsgan", "wasserstein"] = Field(
+        "bce", description="adversarial loss; bce uses the non-saturating generator loss")
+    real_label: float = Field(1.0, gt=0, le=1, description="target for real images in bce "
+                              "(0.9 = one-sided label smoothing)")
+    n_critic: int = Field(1, ge=1, description="discriminator updates per generator update")
+    clip: float | None = Field(None, gt=0, description="clip critic weights to [-c, c] after "
+                               "each update (WGAN)")
+    gp_weight: float = Field(0.0, ge=0, description="gradient penalty weight lambda (WGAN-GP: 10)")
+    optimizer: Literal["adam", "rmsprop"] = Field("adam", description="optimiser of both nets")
+    lr_g: float = Field(2e-4, gt=0, description="generator learning rate")
+    lr_d: float = Field(2e-4, gt=0, description="discriminator learning rate")
+    betas: tuple[float, float] = Field((0.5, 0.999), description="Adam betas")
+
+
 class GAN(Method):
     name = "gan"
+    Config = GANConfig
+    tiny = {"z_dim": 16, "g_width": 8, "d_width": 8}
     ema_nets = ("G",)
 
     def __init__(self, cfg: GANConfig, info: DataInfo) -> None:
@@ -81,7 +114,7 @@ class GAN(Method):
     def sample_latents(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         return torch.randn(n, self.cfg.z_dim, generator=generator, device=self.device)
 
-    def decode(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+    def decode(self, z: Tensor, labels: Tensor | None = None, options: None = None) -> Tensor:
         if not self.num_classes:
             labels = None
         elif labels is None:

@@ -3,14 +3,29 @@ VAE (latent=spatial), decoded to images at the end."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
+from pydantic import Field
 from torch import Tensor, nn
 
-from genlab.config_methods import LDMConfig
 from genlab.errors import ConfigError
 from genlab.methods.base import DataInfo
-from genlab.methods.diffusion import DDPM
+from genlab.methods.diffusion import DDPM, DDPMConfig
+from genlab.methods.vae import VAEConfig
 from genlab.nets.vae import VAEDecoder, VAEEncoder
+
+
+class LDMConfig(DDPMConfig):
+    name: Literal["ldm"] = Field("ldm", description="training method")  # type: ignore[assignment]
+    vae_run: str | None = Field(None, description="run folder of the frozen genlab VAE "
+                                "(latent=spatial) whose latents the UNet learns")
+    vae: VAEConfig | None = Field(None, description="that VAE's config (filled from vae_run; "
+                                  "kept so the run samples without the VAE folder)")
+    clip_sample: bool = Field(False, description="latents are not bounded: no clipping")
+    channels: tuple[int, ...] = Field((64, 128), min_length=1, description="UNet block widths")
+    attention: tuple[bool, ...] = Field((False, True), min_length=1, description="self-"
+                                        "attention in each block")
 
 
 class LatentScale(nn.Module):
@@ -24,6 +39,7 @@ class LatentScale(nn.Module):
 
 class LDM(DDPM):
     name = "ldm"
+    Config = LDMConfig
     pretrained_runs = {"vae_run": "vae"}  # config field -> net filled from that run
 
     def __init__(self, cfg: LDMConfig, info: DataInfo) -> None:

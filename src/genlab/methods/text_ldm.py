@@ -6,23 +6,39 @@ eps = eps("") + s * (eps(prompt) - eps(""))."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
 import torch
+from pydantic import Field
 from torch import Tensor, nn
 
-from genlab.config_methods import TextLDMConfig
 from genlab.errors import ConfigError, DataError
 from genlab.methods.base import DataInfo
-from genlab.methods.clip import build_clip_model
-from genlab.methods.diffusion import SamplingOptions
-from genlab.methods.ldm import LDM
+from genlab.methods.clip import CLIPConfig, build_clip_model
+from genlab.methods.ldm import LDM, LDMConfig
 from genlab.nets.clip import CLIPTextTower, tokenize
 from genlab.nets.unet import build_cond_unet, cond_unet_config
+from genlab.sampling import SamplingOptions, cfg_eps
 
 if TYPE_CHECKING:
     from genlab.data import ImageData
+
+class TextLDMConfig(LDMConfig):
+    name: Literal["text-ldm"] = Field("text-ldm", description="training method")  # type: ignore[assignment]
+    clip_run: str | None = Field(None, description="run folder of the frozen genlab CLIP whose "
+                                 "text tower conditions the UNet")
+    clip: CLIPConfig | None = Field(None, description="that CLIP's config (filled from clip_run; "
+                                    "kept so the run samples without the CLIP folder)")
+    text_dropout: float = Field(0.1, ge=0, lt=1, description="probability of replacing a "
+                                "caption with the empty text in training (for classifier-free "
+                                "guidance)")
+    heads: int = Field(4, ge=1, description="attention heads of the UNet's self- and "
+                       "cross-attention (divides every width)")
+    prompts: list[str] = Field(default_factory=list, description="captions the sample grids "
+                               "show, one per column (empty: the first 8 distinct training "
+                               "captions, filled in when training starts)")
+
 
 GRID_PROMPTS = 8  # distinct training captions the sample grids show (one per column of 8)
 
@@ -40,6 +56,7 @@ def drop_captions(tokens: Tensor, empty: Tensor, p: float) -> Tensor:
 
 class TextLDM(LDM):
     name = "text-ldm"
+    Config = TextLDMConfig
     pretrained_runs = {**LDM.pretrained_runs, "clip_run": "clip"}
 
     def __init__(self, cfg: TextLDMConfig, info: DataInfo) -> None:
@@ -56,8 +73,6 @@ class TextLDM(LDM):
         super().__init__(cfg, info)
         # The clip run's layout (net "clip" holding module "clip"), so its weights load as-is.
         self.nets["clip"] = nn.ModuleDict({"clip": tower}).requires_grad_(False)
-        self.sampling = TextSamplingOptions(**{f.name: getattr(self.sampling, f.name)
-                                               for f in fields(self.sampling)})
         self._empty = self.tokenize([""])
 
     def unet_layout(self, **common: Any) -> dict[str, Any]:
@@ -97,20 +112,22 @@ class TextLDM(LDM):
         with torch.no_grad():  # the text tower is frozen
             return {"encoder_hidden_states": self.text_tower(tokens)}
 
-    def eps_fn(self, labels: Tensor | None, cfg_scale: float) -> Any:
-        """Noise predictor for the configured prompts (image i gets prompt i mod k; no prompts
-        at all, as in a run that never saw data: the empty text), CFG against ""."""
-        from genlab.generate.diffusion import cfg_eps
+    def default_sampling(self) -> TextSamplingOptions:
+        return TextSamplingOptions(**vars(super().default_sampling()))
 
+    def eps_fn(self, labels: Tensor | None, opts: SamplingOptions) -> Any:
+        """Noise predictor for the options' prompts (image i gets prompt i mod k; none: the
+        run's grid prompts, or the empty text in a run that never saw data), CFG against ""."""
         if labels is not None:
             raise ConfigError("this model is conditioned on text: pass --prompt, not --label")
-        cond = self.embed(list(self.sampling.prompts or self.cfg.prompts or [""]))
+        prompts = getattr(opts, "prompts", ())
+        cond = self.embed(list(prompts or self.cfg.prompts or [""]))
         null = self.embed([""])
         unet = self.eps_unet()
 
         def eps(x: Tensor, t: Tensor) -> Tensor:
             rows = torch.arange(len(x), device=x.device) % len(cond)
             return cfg_eps(unet, x, t, {"encoder_hidden_states": cond[rows]},
-                           {"encoder_hidden_states": null.expand(len(x), -1, -1)}, cfg_scale)
+                           {"encoder_hidden_states": null.expand(len(x), -1, -1)}, opts.cfg)
 
         return eps

@@ -2,18 +2,40 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
+from pydantic import Field
 from torch import Tensor
 
-from genlab.config_methods import VAEConfig
+from genlab.config import Section
 from genlab.errors import ConfigError
 from genlab.losses import gaussian_kl, reconstruction_loss
 from genlab.methods.base import DataInfo, Method, StepContext
 from genlab.nets.vae import VAEDecoder, VAEEncoder
 
 
+class VAEConfig(Section):
+    name: Literal["vae"] = Field("vae", description="training method")
+    latent: Literal["vector", "spatial"] = Field(
+        "vector", description="a z vector (sampling, interpolation) or a C x h x w latent map "
+        "(the autoencoder of latent diffusion)")
+    z_dim: int = Field(32, ge=1, description="size of z (latent=vector)")
+    z_channels: int = Field(4, ge=1, description="channels of the latent map (latent=spatial)")
+    width: int = Field(32, ge=4, description="channels of the first encoder layer (doubling "
+                       "at each downsampling)")
+    downsamples: int = Field(2, ge=1, le=5, description="stride-2 stages: the latent map is "
+                             "image_size / 2^downsamples on a side")
+    beta: float = Field(1.0, ge=0, description="weight of the KL term (beta-VAE)")
+    recon: Literal["mse", "l1"] = Field("mse", description="reconstruction loss, summed over "
+                                        "pixels")
+    lr: float = Field(1e-3, gt=0, description="Adam learning rate")
+
+
 class VAE(Method):
     name = "vae"
+    Config = VAEConfig
+    tiny = {"width": 8, "z_dim": 8, "downsamples": 2}
     ema_nets = ("decoder",)
 
     def __init__(self, cfg: VAEConfig, info: DataInfo) -> None:
@@ -54,7 +76,7 @@ class VAE(Method):
     def sample_latents(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         return torch.randn(n, *self.latent_shape, generator=generator, device=self.device)
 
-    def decode(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+    def decode(self, z: Tensor, labels: Tensor | None = None, options: None = None) -> Tensor:
         if labels is not None:
             raise ConfigError("a VAE is not conditional: drop --label")
         return self.nets["decoder"](z)

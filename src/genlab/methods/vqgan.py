@@ -16,19 +16,56 @@ Design choices:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import torch
 import torch.distributed as dist
+from pydantic import Field
 from torch import Tensor, nn
 
-from genlab.config_methods import VQGANConfig
+from genlab.config import Section
 from genlab.errors import ConfigError
 from genlab.losses import discriminator_loss, generator_loss, perceptual_distance
 from genlab.methods.base import DataInfo, Method, StepContext, frozen
 from genlab.nets.judge import JudgeNet
 from genlab.nets.patchgan import PatchDiscriminator
 from genlab.nets.vqgan import VQGAN as VQGANNet
+
+
+class VQGANConfig(Section):
+    name: Literal["vqgan"] = Field("vqgan", description="training method")
+    ch: int = Field(64, ge=1, description="channels of the first level (times ch_mult per level)")
+    ch_mult: tuple[int, ...] = Field((1, 2, 2), min_length=1, description="width multiplier "
+                                     "per level; each level but the last halves the side")
+    num_res_blocks: int = Field(1, ge=1, description="ResNet blocks per encoder level (the "
+                                "decoder has one more)")
+    attn_resolutions: tuple[int, ...] = Field((), description="feature-map sides with "
+                                              "self-attention (besides the middle block)")
+    z_channels: int = Field(64, ge=1, description="channels of the encoder output")
+    embed_dim: int = Field(32, ge=1, description="size of each codebook vector")
+    n_embed: int = Field(512, ge=2, description="codebook size")
+    norm_groups: int = Field(8, ge=1, description="GroupNorm groups (divides every width)")
+    dropout: float = Field(0.0, ge=0, lt=1, description="dropout in the ResNet blocks")
+    beta: float = Field(0.25, ge=0, description="commitment loss weight")
+    codebook_weight: float = Field(1.0, ge=0, description="weight of codebook + commitment loss")
+    l2_weight: float = Field(0.0, ge=0, description="weight of a squared-error term beside the "
+                             "L1 loss (L1 alone stalls on flat colours: see configs/vqgan-shapes)")
+    perceptual_weight: float = Field(0.0, ge=0, description="weight of the perceptual loss in "
+                                     "the feature space of the data's judge (0: off; >0 trains "
+                                     "or reuses the judge before training)")
+    disc_start: int = Field(2000, ge=0, description="step at which the adversarial loss starts")
+    disc_weight: float = Field(0.8, ge=0, description="adversarial loss weight (times the "
+                               "adaptive weight when adaptive_weight)")
+    adaptive_weight: bool = Field(True, description="scale the adversarial loss by "
+                                  "|grad rec| / |grad gan| at the decoder's last layer (taming)")
+    disc_layers: int = Field(2, ge=1, description="stride-2 layers of the PatchGAN")
+    disc_width: int = Field(64, ge=4, description="channels of the PatchGAN's first layer")
+    disc_norm: Literal["batch", "none"] = Field("batch", description="PatchGAN normalisation")
+    dead_code_steps: int = Field(200, ge=0, description="re-initialise codes unused for this "
+                                 "many steps to encoder outputs (0: never)")
+    lr: float = Field(5e-4, gt=0, description="Adam learning rate of the autoencoder")
+    lr_disc: float = Field(5e-4, gt=0, description="Adam learning rate of the discriminator")
+    betas: tuple[float, float] = Field((0.5, 0.9), description="Adam betas (taming's)")
 
 
 def _check(cfg: VQGANConfig, info: DataInfo) -> None:
@@ -62,6 +99,9 @@ def stage_features(judge: JudgeNet, x: Tensor) -> list[Tensor]:
 
 class VQGAN(Method):
     name = "vqgan"
+    Config = VQGANConfig
+    tiny = {"ch": 8, "ch_mult": [1, 2], "z_channels": 8, "embed_dim": 4, "n_embed": 32,
+            "norm_groups": 4, "disc_width": 8, "disc_layers": 2}
     ema_nets = ()  # no EMA: the codebook and dead-code revival act on the live weights
     soft_labels = False
     truncatable = False
@@ -190,7 +230,7 @@ class VQGAN(Method):
                               device=self.device)
         return self.ae.quantize.embed(codes)
 
-    def decode(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+    def decode(self, z: Tensor, labels: Tensor | None = None, options: None = None) -> Tensor:
         """Quantised latents [N, embed_dim, h, w] (or integer codes [N, h, w]) -> images."""
         if labels is not None:
             raise ConfigError("a VQGAN is not conditional: drop --label")

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from genlab.config import DataConfig
+from genlab.data.config import DataConfig
 from genlab.errors import EvalError
 from genlab.metrics.stats import class_stats, conditional_accuracy, fid, inception_score, kid, prdc
 

@@ -16,6 +16,7 @@ from torch import Tensor, nn
 from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
 
 from genlab.errors import EvalError
+from genlab.files import atomic_path
 
 WEIGHTS_FILE = "weights-inception-2015-12-05-6726825d.pth"
 _FEATURES = ["2048", "logits_unbiased"]
@@ -96,9 +97,6 @@ def write_random_inception_weights(path: str | Path, seed: int = 0) -> Path:
     net.train()
     with torch.no_grad():
         net(images)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(net.state_dict(), tmp)
-    tmp.replace(path)  # atomic: a crash never leaves half a weights file
+    with atomic_path(path) as tmp:
+        torch.save(net.state_dict(), tmp)
     return path

@@ -25,11 +25,12 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import Tensor
 
-from genlab.config import DataConfig
 from genlab.data import ImageData
+from genlab.data.config import DataConfig
 from genlab.engine.hardware import cpu_has_fast_bf16
 from genlab.engine.progress import TrainProgress, console
 from genlab.errors import ConfigError, EvalError
+from genlab.files import atomic_path, write_json, write_text
 from genlab.images import to_float
 from genlab.nets.judge import JudgeNet
 
@@ -270,24 +271,19 @@ def _folder(name: str, image_size: int, fingerprint: str) -> Path:
     return judge_cache_dir() / f"{_slug(name)}-{image_size}px-{fingerprint[:16]}"
 
 
-def _atomic_write(path: Path, write: Callable[[Path], object]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    write(tmp)
-    os.replace(tmp, path)
-
-
 def _save(judge: Judge, *, epochs: int, seconds: float) -> Path:
     folder = _folder(judge.dataset, judge.image_size, judge.fingerprint)
     folder.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in judge.net.state_dict().items()}
-    _atomic_write(folder / WEIGHTS, lambda p: save_file(state, str(p)))
+    with atomic_path(folder / WEIGHTS) as tmp:
+        save_file(state, str(tmp))
     meta = {"dataset": judge.dataset, "class_names": judge.class_names,
             "channels": judge.channels, "image_size": judge.image_size,
             "test_accuracy": judge.test_accuracy, "fingerprint": judge.fingerprint,
             "width": judge.net.width, "feature_dim": judge.net.feature_dim, "epochs": epochs,
             "seconds": round(seconds, 1)}
     # judge.json is written last: its presence marks a complete judge.
-    _atomic_write(folder / META, lambda p: p.write_text(json.dumps(meta, indent=2) + "\n"))
+    write_json(folder / META, meta)
     return folder
 
 
@@ -339,5 +335,6 @@ def pin_judge(data_cfg: DataConfig, folder: Path, *, progress: bool = True) -> J
 def _install(source: Path, folder: Path) -> None:
     """Copy a judge's files (weights first, so a half-copied folder has no metadata)."""
     folder.mkdir(parents=True, exist_ok=True)
-    _atomic_write(folder / WEIGHTS, lambda p: p.write_bytes((source / WEIGHTS).read_bytes()))
-    _atomic_write(folder / META, lambda p: p.write_text((source / META).read_text()))
+    with atomic_path(folder / WEIGHTS) as tmp:
+        tmp.write_bytes((source / WEIGHTS).read_bytes())
+    write_text(folder / META, (source / META).read_text())

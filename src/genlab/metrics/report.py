@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +9,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+
+from genlab.files import write_json
 
 # metric -> (label, which way is better)
 TABLE = [("fid", "FID", "lower"), ("kid", "KID", "lower"), ("is", "Inception Score", "higher"),
@@ -51,9 +51,7 @@ def write_report(out_dir: Path, *, title: str, results: dict[str, Any], floor: d
     """Write eval.json and report.md (plus class_histogram.png when classes were read)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     payload = {"title": title, "protocol": protocol, "generated": results, "floor": floor}
-    tmp = out_dir / ".eval.json.tmp"
-    tmp.write_text(json.dumps(payload, indent=2) + "\n")
-    os.replace(tmp, out_dir / "eval.json")
+    write_json(out_dir / "eval.json", payload)
     lines = [f"# {title}", "", "| metric | generated | real-vs-real floor | better |",
              "|---|---|---|---|"]
     for key, label, better in TABLE:

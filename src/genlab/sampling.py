@@ -1,4 +1,7 @@
-"""Diffusion sampling as plain functions around diffusers schedulers.
+"""Sampling as pure functions: a leaf that methods and generate both import.
+
+Diffusion samplers are plain functions around diffusers schedulers (k-diffusion's shape);
+their options travel per call in `SamplingOptions`, never stored on a model.
 
 `eps_fn(x, t)` is any noise predictor (a UNet with classifier-free guidance folded in);
 `guide(x0) -> [N]` is any differentiable loss on the predicted clean images, whose gradient
@@ -8,6 +11,7 @@ steers sampling (loss guidance).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
@@ -25,6 +29,27 @@ from genlab.errors import ConfigError
 EpsFn = Callable[[Tensor, Tensor], Tensor]
 Guide = Callable[[Tensor], Tensor]
 SAMPLERS = ("ddpm", "ddim", "dpm")
+
+
+@dataclass(frozen=True)
+class SamplingOptions:
+    """How a diffusion model turns noise into images, chosen per call (CLI, bench, API)."""
+
+    sampler: str = "ddim"
+    steps: int = 50
+    eta: float = 0.0
+    cfg: float = 3.0
+    guide: Guide | None = None  # predicted clean images [N, C, H, W] -> loss [N]
+    guide_scale: float = 1.0
+
+
+def truncate(z: Tensor, psi: float, truncatable: bool = True, name: str = "this") -> Tensor:
+    """Truncation trick in z space: pull latents toward their mean (0) by psi in (0, 1]."""
+    if not 0 < psi <= 1:
+        raise ConfigError(f"truncation psi must be in (0, 1], got {psi}")
+    if psi != 1 and not truncatable:
+        raise ConfigError(f"truncation does not apply to {name} models: drop --truncation")
+    return z * psi
 
 
 def make_scheduler(kind: str, train_config: dict[str, Any]) -> Any:

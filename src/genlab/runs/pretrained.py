@@ -11,20 +11,20 @@ import torch
 from pydantic import ValidationError
 from torch import Tensor
 
-from genlab.config import RunConfig
-from genlab.engine.checkpoint import find_checkpoint, load_checkpoint
-from genlab.engine.run_dir import read_run
+from genlab.engine.checkpoint import find_checkpoint, inference_weights, load_checkpoint
 from genlab.errors import ConfigError, EvalError
-from genlab.methods import METHODS, Method
+from genlab.methods.base import Method
+from genlab.methods.registry import METHODS
+from genlab.metrics.judge import load_judge
+from genlab.runs.config import RunConfig
+from genlab.runs.folder import read_run
 
 
 def run_weights(run: str | Path, checkpoint: str = "last") -> dict[str, Tensor]:
     """A run's net weights by net-relative key, the EMA copies replacing the nets they shadow."""
     run_dir = read_run(run)[0]
     tensors, _ = load_checkpoint(find_checkpoint(run_dir, checkpoint))
-    weights = {k[5:]: v for k, v in tensors.items() if k.startswith("nets.")}
-    weights.update({k[4:]: v for k, v in tensors.items() if k.startswith("ema.")})
-    return weights
+    return inference_weights(tensors)
 
 
 def resolve_pretrained(cfg: RunConfig, progress: bool = True) -> dict[str, dict[str, Tensor]]:
@@ -34,8 +34,6 @@ def resolve_pretrained(cfg: RunConfig, progress: bool = True) -> dict[str, dict[
     out: dict[str, dict[str, Tensor]] = {}
     judge_net = METHODS[cfg.method.name].judge_net(cfg.method)
     if judge_net is not None:
-        from genlab.metrics.judge import load_judge  # metrics imports the engine: import late
-
         try:  # seed 0: the judge evaluation uses, so one cached judge serves both
             out[judge_net] = load_judge(cfg.data, seed=0, progress=progress).net.state_dict()
         except EvalError as err:

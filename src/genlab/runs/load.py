@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor
 
-from genlab.config import RunConfig
-from genlab.engine.checkpoint import find_checkpoint, load_checkpoint
-from genlab.engine.run_dir import read_run
+from genlab.engine.checkpoint import find_checkpoint, inference_weights, load_checkpoint
 from genlab.errors import CheckpointError, ConfigError
-from genlab.methods import DataInfo, Method, build_method
+from genlab.methods.base import DataInfo, Method
+from genlab.methods.diffusion import DDPMConfig
+from genlab.methods.registry import build_method
+from genlab.runs.config import RunConfig
+from genlab.runs.folder import read_run
+from genlab.sampling import truncate
 
 
 @dataclass
@@ -48,17 +52,18 @@ class LoadedRun:
 
     @torch.no_grad()
     def sample(self, n: int, *, seed: int = 0, labels: Tensor | None = None,
-               truncation: float = 1.0) -> Tensor:
-        """n images in [-1, 1]; labels default to classes in turn for conditional models."""
-        from genlab.generate.sample import truncate
-
+               truncation: float = 1.0, options: Any = None) -> Tensor:
+        """n images in [-1, 1]; labels default to classes in turn for conditional models.
+        `options`: a diffusion run's sampling options (see `generate.guidance.sampling_options`;
+        None: the run's own)."""
         gen = torch.Generator(device=self.device).manual_seed(seed)
-        z = truncate(self.method.sample_latents(n, gen), truncation, self.method)
+        z = truncate(self.method.sample_latents(n, gen), truncation, self.method.truncatable,
+                     self.method.name)
         if self.conditional and labels is None:
             labels = torch.arange(n) % self.info.num_classes
         if labels is not None:
             labels = labels.to(self.device)
-        return self.method.decode(z, labels)
+        return self.method.decode(z, labels, options)
 
 
 def load_run(path: str | Path, checkpoint: str = "last", *, ema: bool = True,
@@ -69,9 +74,7 @@ def load_run(path: str | Path, checkpoint: str = "last", *, ema: bool = True,
     tensors, state = load_checkpoint(ckpt)
     torch.manual_seed(0)
     method = build_method(cfg.method, info)
-    weights = {k[5:]: v for k, v in tensors.items() if k.startswith("nets.")}
-    if ema:  # the averaged nets replace the live ones they shadow
-        weights.update({k[4:]: v for k, v in tensors.items() if k.startswith("ema.")})
+    weights = inference_weights(tensors, ema)  # the averaged nets replace the live ones
     try:
         method.nets.load_state_dict(weights, strict=True)
     except RuntimeError as err:
@@ -90,8 +93,6 @@ def load_unet_folder(path: str | Path, device: str = "cpu") -> LoadedRun:
     last embedding being "no class" for classifier-free guidance.
     """
     from diffusers import UNet2DModel
-
-    from genlab.config_methods import DDPMConfig
 
     folder = Path(path)
     if (folder / "unet").is_dir():

@@ -1,0 +1,31 @@
+"""The `data:` section of a run's config."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from genlab.config import Section
+from genlab.data.base import ImageData
+from genlab.data.registry import load_dataset
+from genlab.data.shapes import ShapesOptions
+
+
+class DataConfig(Section):
+    name: str = Field("shapes", description="dataset: shapes, digits, fashion-mnist, mnist, "
+                      "cifar10, svhn, celeba or folder:PATH (see `genlab datasets`)")
+    root: str | None = Field(None, description="folder holding the dataset files (None: default)")
+    image_size: int | None = Field(None, ge=8, description="resize images to this side (None: "
+                                   "the dataset's own size)")
+    download: bool = Field(False, description="let torchvision download the data (needs internet)")
+    shapes: ShapesOptions = Field(default_factory=ShapesOptions,
+                                  description="options of the procedural shapes dataset")
+    caption_template: str | None = Field(
+        None, pattern=r"\{class\}", description="captions from class names, e.g. 'a photo of a "
+        "{class}' (None: the dataset's own captions; labelled sets without any get that one)")
+
+    def load(self, split: str = "train", seed: int = 0) -> ImageData:
+        """Load one split of this dataset into memory."""
+        return load_dataset(self.name, split=split, image_size=self.image_size, root=self.root,
+                            download=self.download, shapes=self.shapes, seed=seed,
+                            caption_template=self.caption_template)
+

@@ -1,0 +1,41 @@
+"""The one list of methods. Every name list, the config union and the tests' tiny settings
+are derived from it: a new method is one line here."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Union
+
+from pydantic import Field
+
+from genlab.methods.base import DataInfo, Method
+from genlab.methods.clip import CLIP
+from genlab.methods.diffusion import DDPM
+from genlab.methods.gan import GAN
+from genlab.methods.ldm import LDM
+from genlab.methods.text_ldm import TextLDM
+from genlab.methods.vae import VAE
+from genlab.methods.vqgan import VQGAN
+
+METHODS: dict[str, type[Method]] = {m.name: m for m in (GAN, VAE, DDPM, LDM, VQGAN, CLIP,
+                                                          TextLDM)}
+METHOD_NAMES = tuple(METHODS)
+
+# `method:` in a run's config: `method.name` picks the class (a pydantic discriminated union).
+MethodConfig = Annotated[Union[tuple(m.Config for m in METHODS.values())],  # type: ignore[valid-type]  # noqa: UP007
+                         Field(discriminator="name")]
+
+
+def method_class(name: str) -> type[Method]:
+    return METHODS[name]
+
+
+def build_method(cfg: Any, info: DataInfo) -> Method:
+    return METHODS[cfg.name](cfg, info)
+
+
+def tiny_overrides(name: str) -> list[str]:
+    """`--set` items that make a method's nets tiny (for tests and smoke runs)."""
+    import json
+
+    return [f"method.name={name}",
+            *(f"method.{k}={json.dumps(v)}" for k, v in METHODS[name].tiny.items())]
