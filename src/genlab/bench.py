@@ -19,6 +19,7 @@ from typing import Any
 
 import torch
 
+from genlab.config import resolve_config_path
 from genlab.engine.progress import console
 from genlab.engine.tracking import METRICS, read_metrics
 from genlab.engine.trainer import Trainer, sampling
@@ -30,7 +31,6 @@ from genlab.metrics.report import plot_class_histogram
 from genlab.runs.config import load_config
 from genlab.runs.train import build_trainer
 
-CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 GAN_METHODS = ("gan", "dcgan", "wgan", "wgan-gp", "cdcgan")
 # Other families measured by the same protocol: bench name -> (config, overrides). The DDPM
 # samples with DDIM-20 and no guidance, and gets no FID-vs-time curve: sampling 2k images at
@@ -45,10 +45,8 @@ PSIS = (0.25, 0.5, 0.75, 1.0)
 
 
 def _config_path(method: str) -> Path:
-    path = CONFIGS / f"{method}.yaml"
-    if not path.is_file():  # installed without the repository: fall back to the working dir
-        path = Path("configs") / f"{method}.yaml"
-    return path
+    """The shipped preset a benchmark row trains (package data: works from a wheel too)."""
+    return resolve_config_path(method)
 
 
 def machine_id() -> str:
