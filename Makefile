@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 TORCH_PINS := torch==2.14.1 torchvision==0.29.1
 STAMP := $(VENV)/.genlab-installed
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint wheel-check bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ test: install
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/lint-imports
+
+# build the wheel, install it in a fresh venv, train/eval from an empty folder
+wheel-check:
+	PYTHON=$(PYTHON) bash .ci/wheel-check
 
 bench: install
 	$(BIN)/python benchmarks/train_throughput.py

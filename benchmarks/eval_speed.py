@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 from genlab.data.config import DataConfig
-from genlab.evaluation import evaluate_run
+from genlab.evaluation.run import evaluate_run
 from genlab.metrics.judge import load_judge
 from genlab.runs.config import load_config
 from genlab.runs.train import build_trainer

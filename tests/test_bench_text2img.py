@@ -7,7 +7,7 @@ import pytest
 
 from conftest import CLIP_DATA, ROOT, run_cli, tiny
 from genlab import train
-from genlab.bench_text2img import held_out_prompts
+from genlab.bench.text2img_approaches import held_out_prompts
 from genlab.errors import ConfigError
 from genlab.runs.config import load_config
 

@@ -38,10 +38,9 @@ def test_resume_is_bit_exact(tmp_path, config):
     path = ROOT / "configs" / f"{config}.yaml"
     full = train(load_config(path, [*base, "train.steps=6", "name=full"]), show_progress=False)
     half = train(load_config(path, [*base, "train.steps=3", "name=half"]), show_progress=False)
-    from genlab.cli import _resume_config
-    from genlab.runs.train import build_trainer
+    from genlab.runs.train import build_trainer, resume_config
 
-    cfg = _resume_config(half.run_dir, None, ["train.steps=6"])
+    cfg = resume_config(half.run_dir, None, ["train.steps=6"])
     resumed = build_trainer(cfg, resume=half.run_dir, show_progress=False).run()
     assert resumed.run_dir == half.run_dir and resumed.step == 6
     a, b = _final_weights(full.run_dir), _final_weights(half.run_dir)

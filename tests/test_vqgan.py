@@ -233,8 +233,7 @@ def test_vqgan_trains_samples_and_reconstructs(tmp_path, monkeypatch, capsys):
 
 
 def test_vqgan_resume_is_exact(tmp_path):
-    from genlab.cli import _resume_config
-    from genlab.runs.train import build_trainer
+    from genlab.runs.train import build_trainer, resume_config
 
     base = vqgan_overrides(tmp_path, "train.ckpt_every=2")
     path = ROOT / "configs" / "vqgan-shapes.yaml"
@@ -243,7 +242,7 @@ def test_vqgan_resume_is_exact(tmp_path):
                  show_progress=False)
     half = train(load_config(path, [*base, *extra, "train.steps=2", "name=half"]),
                  show_progress=False)
-    cfg = _resume_config(half.run_dir, None, ["train.steps=4"])
+    cfg = resume_config(half.run_dir, None, ["train.steps=4"])
     build_trainer(cfg, resume=half.run_dir, show_progress=False).run()
     a, b = (load_file(find_checkpoint(r) / "weights.safetensors")
             for r in (full.run_dir, half.run_dir))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from genlab.data import ImageData
+from genlab.data.base import ImageData
 from genlab.errors import DataError
 from genlab.images import to_float
 

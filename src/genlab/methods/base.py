@@ -49,6 +49,8 @@ class Method:
     ema_nets: ClassVar[tuple[str, ...]] = ()  # nets the engine keeps an EMA of
     # config fields naming other runs -> the config field and net their config/weights fill
     pretrained_runs: ClassVar[dict[str, str]] = {}
+    # for tests: each pretrained_runs field -> the method config of a tiny run it can name
+    tiny_pretrained: ClassVar[dict[str, dict[str, Any]]] = {}
     batches_per_step: int = 1  # batches consumed per train_step (e.g. n_critic)
     num_classes: int = 0  # classes the model is conditioned on (0: unconditional)
     soft_labels: ClassVar[bool] = True  # decode accepts [N, K] label mixtures

@@ -41,6 +41,8 @@ class LDM(DDPM):
     name = "ldm"
     Config = LDMConfig
     pretrained_runs = {"vae_run": "vae"}  # config field -> net filled from that run
+    tiny_pretrained = {"vae_run": {"name": "vae", "latent": "spatial", "downsamples": 1,
+                                   "z_channels": 4}}
 
     def __init__(self, cfg: LDMConfig, info: DataInfo) -> None:
         if cfg.vae is None:

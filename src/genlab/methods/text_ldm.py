@@ -58,6 +58,8 @@ class TextLDM(LDM):
     name = "text-ldm"
     Config = TextLDMConfig
     pretrained_runs = {**LDM.pretrained_runs, "clip_run": "clip"}
+    tiny = {**LDM.tiny, "heads": 2}
+    tiny_pretrained = {**LDM.tiny_pretrained, "clip_run": {"name": "clip"}}
 
     def __init__(self, cfg: TextLDMConfig, info: DataInfo) -> None:
         if cfg.clip is None:

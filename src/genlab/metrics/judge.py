@@ -145,7 +145,7 @@ def load_judge(data_cfg: DataConfig, *, seed: int = 0, train_if_missing: bool = 
     for shipped in sorted(SHIPPED.glob(f"*/{META}")):
         judge = _read(shipped.parent, fingerprint, device)
         if judge is not None:
-            console.print(f"judge: the repository's pinned copy ({shipped.parent})",
+            console.print(f"judge: the copy shipped with genlab ({shipped.parent})",
                           highlight=False)
             with contextlib.suppress(OSError):  # a read-only cache: use it where it is
                 _install(shipped.parent, folder)

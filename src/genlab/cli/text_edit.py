@@ -1,5 +1,5 @@
 """`genlab edit`: change what a text names in an image into what another text says.
-Registered on `genlab.cli.app`; like the rest of the CLI, it holds no logic."""
+The logic is `genlab.generate.text_edit`'s; this file only wires options to it."""
 
 from __future__ import annotations
 
@@ -8,12 +8,15 @@ from typing import Annotated
 
 import typer
 
-from genlab.cli import CfgOpt, ClipModelOpt, SeedOpt, app, out
+from genlab.cli.common import CfgOpt, ClipModelOpt, SeedOpt, out
 from genlab.errors import ConfigError, DataError
 from genlab.generate.defaults import CLIP_GUIDE_SCALE, EDIT_DILATE, EDIT_THRESHOLD
 
 
-@app.command()
+def register(app: typer.Typer) -> None:
+    app.command()(edit)
+
+
 def edit(
     image: Annotated[Path, typer.Argument(help="image to edit (PNG/JPEG at the diffusion "
                                         "model's size)")],

@@ -1,5 +1,4 @@
-"""CLI commands on trained VAE and diffusion runs: img2img, inpaint, reconstruct, export.
-Registered on `genlab.cli.app`; like the rest of the CLI, they hold no logic."""
+"""Commands on trained VAE and diffusion runs: img2img, inpaint, reconstruct, export."""
 
 from __future__ import annotations
 
@@ -8,15 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from genlab.cli import (
-    CfgOpt,
-    EtaOpt,
-    SamplerOpt,
-    SeedOpt,
-    StepsOpt,
-    app,
-    out,
-)
+from genlab.cli.common import CfgOpt, EtaOpt, LabelOpt, SamplerOpt, SeedOpt, StepsOpt, out
 from genlab.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -24,9 +15,13 @@ if TYPE_CHECKING:
 
     from genlab.runs.load import LoadedRun
 
-LabelOpt = Annotated[str | None, typer.Option(help="class index or name (conditional models)")]
 NOpt = Annotated[int, typer.Option(help="versions to make (a grid when more than one)")]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="PNG to write")]
+
+
+def register(app: typer.Typer) -> None:
+    for command in (img2img, inpaint, reconstruct, export):
+        app.command()(command)
 
 
 def _save(images: Tensor, path: Path) -> Path:
@@ -43,7 +38,6 @@ def _load(run: Path) -> LoadedRun:
     return load_run(run)
 
 
-@app.command()
 def img2img(
     run: Annotated[Path, typer.Argument(help="diffusion run folder")],
     init: Annotated[Path, typer.Option(help="starting image (PNG/JPEG at the model's size)")],
@@ -69,7 +63,6 @@ def img2img(
     out.print(f"wrote {path}", highlight=False)
 
 
-@app.command()
 def inpaint(
     run: Annotated[Path, typer.Argument(help="diffusion run folder")],
     image: Annotated[Path, typer.Option(help="image to complete")],
@@ -100,7 +93,6 @@ def inpaint(
               highlight=False)
 
 
-@app.command()
 def reconstruct(
     run: Annotated[Path, typer.Argument(help="VAE run folder")],
     n: Annotated[int, typer.Option(help="test images to reconstruct")] = 32,
@@ -108,7 +100,7 @@ def reconstruct(
     out_path: OutOpt = None,
 ) -> None:
     """Write test images (odd rows) above their VAE reconstructions (even rows)."""
-    from genlab.evaluation import reconstruction_grid
+    from genlab.evaluation.reconstruct import reconstruction_grid
 
     if n < 1:
         raise ConfigError("--n must be at least 1")
@@ -116,7 +108,6 @@ def reconstruct(
     out.print(f"wrote {path}", highlight=False)
 
 
-@app.command()
 def export(
     run: Annotated[Path, typer.Argument(help="ddpm run folder")],
     out_dir: Annotated[Path, typer.Option("--out", help="folder to write")],

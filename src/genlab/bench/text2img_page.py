@@ -8,7 +8,7 @@ from typing import Any
 
 from PIL import Image
 
-from genlab.bench_text2img import ATTRS, CHANCE, Prompt
+from genlab.bench.text2img_approaches import ATTRS, CHANCE, Prompt
 
 GENERATIVE = ("clip-vqgan", "clip-diffusion", "text-ldm")
 

@@ -10,16 +10,13 @@ always written from every finished run.
 
 from __future__ import annotations
 
-import json
-import os
-import platform
-import statistics
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from genlab.config import resolve_config_path
+from genlab.bench.common import GAN_METHODS, done_with, machine_id, pinned_judge, preset_path
+from genlab.bench.gan_page import write_gan_page
 from genlab.engine.progress import console
 from genlab.engine.tracking import METRICS, read_metrics
 from genlab.engine.trainer import Trainer, sampling
@@ -31,36 +28,13 @@ from genlab.metrics.report import plot_class_histogram
 from genlab.runs.config import load_config
 from genlab.runs.train import build_trainer
 
-GAN_METHODS = ("gan", "dcgan", "wgan", "wgan-gp", "cdcgan")
 # Other families measured by the same protocol: bench name -> (config, overrides). The DDPM
 # samples with DDIM-20 and no guidance, and gets no FID-vs-time curve: sampling 2k images at
 # each point would cost more than its training.
 OTHER_METHODS = {"vae": ("vae", []),
                  "ddpm": ("ddpm-fashion", ["method.sample_steps=20", "method.cfg=1.0"])}
 ALL_METHODS = (*GAN_METHODS, *OTHER_METHODS)
-TABLE = [("fid", "FID"), ("kid", "KID"), ("is", "IS"), ("precision", "precision"),
-         ("recall", "recall"), ("coverage", "coverage"), ("classes_covered", "classes covered"),
-         ("class_kl", "class KL"), ("steps", "steps"), ("images_per_s", "images/s")]
 PSIS = (0.25, 0.5, 0.75, 1.0)
-
-
-def _config_path(method: str) -> Path:
-    """The shipped preset a benchmark row trains (package data: works from a wheel too)."""
-    return resolve_config_path(method)
-
-
-def machine_id() -> str:
-    """What a CPU-time budget buys depends on it: results from other machines are not mixed."""
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (f"{model}, {os.cpu_count()} CPUs, {torch.backends.cpu.get_cpu_capability()}, "
-            f"torch {torch.__version__.split('+')[0]}")
 
 
 class _Curve:
@@ -83,7 +57,7 @@ def run_one(method: str, seed: int, *, data: str, minutes: float, final: Evaluat
             curve: Evaluator, runs: Path, assets: Path, progress: bool,
             overrides: list[str] | None = None, clock: str = "cpu") -> dict[str, Any]:
     config, extra = OTHER_METHODS.get(method, (method, []))
-    cfg = load_config(_config_path(config), [*extra,
+    cfg = load_config(preset_path(config), [*extra,
         f"data.name={data}", f"seed={seed}", "train.steps=100000000",
         f"train.max_minutes={minutes}", f"train.budget_clock={clock}", "train.eval_every=20",
         f"train.eval_n={curve.n}",
@@ -129,29 +103,6 @@ def _evaluators(data_cfg: Any, n: int, progress: bool) -> tuple[Evaluator, Evalu
         _EVALUATORS[key] = (Evaluator(data_cfg, n=n, progress=progress),
                             Evaluator(data_cfg, n=min(n, 2000), progress=progress))
     return _EVALUATORS[key]
-
-
-def judge_folder(out: Path, data_cfg: Any) -> Path:
-    """Where a results folder keeps the judge its pages were measured with (committed)."""
-    size = f"-{data_cfg.image_size}px" if data_cfg.image_size else ""
-    return out / "judges" / f"{data_cfg.name}{size}"
-
-
-def pinned_judge(out: Path, data_cfg: Any, progress: bool) -> str:
-    """Install (or make) the results folder's judge; returns its digest."""
-    from genlab.metrics.judge import judge_digest, pin_judge
-
-    return judge_digest(pin_judge(data_cfg, judge_folder(out, data_cfg), progress=progress))
-
-
-def done_with(path: Path, judge: str, **protocol: Any) -> bool:
-    """A raw result exists, was measured by this judge and under this protocol (e.g. the
-    budget's clock); other results are redone, never mixed in."""
-    try:
-        row = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return False
-    return row.get("judge") == judge and all(row.get(k) == v for k, v in protocol.items())
 
 
 def _job(method: str, seed: int, *, data_cfg: Any, n: int, threads: int | None,
@@ -224,13 +175,5 @@ def bench_gan(*, data: str = "fashion-mnist", minutes: float = 10.0, seeds: int 
                 "workers": workers, "threads_per_run": threads or torch.get_num_threads(),
                 **({"missing": missing} if missing else {})}
     write_json(raw / "protocol.json", protocol)
-    from genlab.bench_page import write_gan_page
-
     return write_gan_page(out, data=data, methods=methods, protocol=protocol,
                           class_names=final.class_names, plot_hist=plot_class_histogram)
-
-
-def mean_std(values: list[float]) -> tuple[float, float]:
-    if len(values) == 1:
-        return values[0], 0.0
-    return statistics.fmean(values), statistics.stdev(values)

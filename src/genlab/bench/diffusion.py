@@ -17,7 +17,8 @@ from typing import Any
 
 import torch
 
-from genlab.bench import _config_path, done_with, machine_id, pinned_judge
+from genlab.bench.common import done_with, machine_id, pinned_judge, preset_path
+from genlab.bench.diffusion_page import write_diffusion_page
 from genlab.engine.progress import console
 from genlab.files import write_json
 from genlab.generate.guidance import sampling_options
@@ -90,7 +91,7 @@ def bench_diffusion(*, data: str = "fashion-mnist", minutes: float = 10.0, n: in
     assets = out / f"diffusion-{data}"
     raw = assets / "raw"
     run_dir = runs / f"bench-diffusion-{data}" / "ddpm"
-    trained = _train(_config_path(config), data, minutes, run_dir, raw, overrides, progress)
+    trained = _train(preset_path(config), data, minutes, run_dir, raw, overrides, progress)
     run = load_run(run_dir)
     if not run.conditional:
         from genlab.errors import ConfigError
@@ -112,7 +113,5 @@ def bench_diffusion(*, data: str = "fashion-mnist", minutes: float = 10.0, n: in
                 "threads": torch.get_num_threads(), "judge": judge, "machine": machine_id(),
                 **({"overrides": " ".join(overrides)} if overrides else {})}
     write_json(raw / "protocol.json", protocol)
-    from genlab.bench_page_diffusion import write_diffusion_page
-
     return write_diffusion_page(out, data=data, protocol=protocol, samplers=samplers,
                                 guidance=guidance, full=f"ddpm-{full_steps}")

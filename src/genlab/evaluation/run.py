@@ -1,5 +1,5 @@
-"""Evaluation workflows that join generation and metrics: `genlab eval`, `genlab control` and
-the evaluator the trainer calls every `train.eval_every` steps."""
+"""`genlab eval` and the evaluator the trainer calls every `train.eval_every` steps: generate
+from a run, measure the samples against the real test split with the data's judge."""
 
 from __future__ import annotations
 
@@ -7,12 +7,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from genlab.errors import ConfigError
-from genlab.generate.control import Steered, steer
 from genlab.generate.sample import generate_images
 from genlab.images import save_grid
 from genlab.methods.base import Method
-from genlab.methods.diffusion import DDPM
 from genlab.metrics.evaluate import Evaluator, headline
 from genlab.metrics.report import write_report
 from genlab.runs.config import RunConfig
@@ -61,51 +58,3 @@ def training_evaluator(cfg: RunConfig, seed: int = 0) -> Any:
         return headline(ev.evaluate(images, labels))
 
     return run
-
-
-def control_run(run: str | Path, target: str, *, steps: int = 100, n: int = 64,
-                lr: float = 0.05, restarts: int = 0, seed: int = 0,
-                out: Path | None = None) -> tuple[Steered, Path]:
-    from genlab.metrics.judge import load_judge
-
-    loaded = load_run(run)
-    if loaded.conditional:
-        raise ConfigError(f"{loaded.path} is a conditional model: ask for a class with "
-                          "`genlab sample --label` instead of steering its noise")
-    if isinstance(loaded.method, DDPM):
-        raise ConfigError("diffusion runs are steered while sampling: use `genlab sample "
-                          f"{loaded.path} --guide judge:{target}`")
-    judge = load_judge(loaded.cfg.data)
-    index = judge.class_index(target, "target")
-    result = steer(loaded.method, judge.classifier(loaded.device), index, n=n, steps=steps,
-                   lr=lr, restarts=restarts, seed=seed)
-    import torch
-
-    path = out or loaded.path / "samples" / f"control-{index}.png"
-    rows = 8
-    grid = torch.cat([result.before[:rows * 4], result.after[:rows * 4]])
-    save_grid(grid, path, nrow=rows)
-    return result, path
-
-
-def reconstruction_grid(run: str | Path, *, n: int = 32, seed: int = 0,
-                        out: Path | None = None) -> Path:
-    """Test images in odd rows, their VAE reconstructions in the rows below."""
-    import torch
-
-    from genlab.images import to_float
-
-    loaded = load_run(run)
-    if not hasattr(loaded.method, "reconstruct"):
-        raise ConfigError(f"{loaded.path} is a {loaded.cfg.method.name} run: reconstructions "
-                          "need a vae run")
-    data = loaded.cfg.data.load("test", seed=loaded.cfg.seed)
-    gen = torch.Generator().manual_seed(seed)
-    pick = torch.randperm(len(data.images), generator=gen)[:n]
-    real = to_float(data.images[pick]).to(loaded.device)
-    with torch.no_grad():
-        recon = loaded.method.reconstruct(real)
-    rows = 8
-    pairs = [torch.cat([real[i:i + rows], recon[i:i + rows]]) for i in range(0, len(real), rows)]
-    path = out or loaded.path / "samples" / "reconstructions.png"
-    return save_grid(torch.cat(pairs), path, nrow=min(rows, len(real)))

@@ -1,5 +1,5 @@
-"""`genlab text2img`: CLIP + VQGAN text-to-image (VQGAN-CLIP). Registered on `genlab.cli.app`;
-the method lives in `genlab.generate.text2img`, this file only wires options to it."""
+"""`genlab text2img`: CLIP + VQGAN text-to-image (VQGAN-CLIP). The method lives in
+`genlab.generate.text2img`; this file only wires options to it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,11 @@ from typing import Annotated
 
 import typer
 
-from genlab.cli import SeedOpt, app, out
+from genlab.cli.common import SeedOpt, out
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(text2img)
 
 
 def _default_out(prompt: str, seed: int) -> Path:
@@ -17,7 +21,6 @@ def _default_out(prompt: str, seed: int) -> Path:
     return Path(f"{slug}-seed{seed}.png")
 
 
-@app.command()
 def text2img(
     prompt: Annotated[str, typer.Argument(help="prompts 'TEXT[:WEIGHT]|...', e.g. "
                                           "'a red circle:1|a square:-0.5'")],

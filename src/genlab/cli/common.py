@@ -1,0 +1,28 @@
+"""What the command modules share: the consoles and the options several commands take."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+out = Console()
+err = Console(stderr=True)
+
+SetOpt = Annotated[list[str] | None, typer.Option(
+    "--set", "-s", help="override a config key: --set train.steps=500 (repeatable)")]
+SeedOpt = Annotated[int, typer.Option(help="random seed: same seed, same result")]
+# diffusion sampling (None: the run's own defaults)
+SamplerOpt = Annotated[str | None, typer.Option(help="diffusion sampler: ddpm, ddim or dpm")]
+StepsOpt = Annotated[int | None, typer.Option("--steps", help="diffusion sampling steps")]
+EtaOpt = Annotated[float | None, typer.Option(help="DDIM eta (0: deterministic)")]
+CfgOpt = Annotated[float | None, typer.Option("--cfg", help="classifier-free guidance scale")]
+GuideOpt = Annotated[str | None, typer.Option(help="loss guidance, e.g. judge:CLASS")]
+GuideScaleOpt = Annotated[float | None, typer.Option(help="strength of --guide")]
+ClipOpt = Annotated[Path | None, typer.Option(help="CLIP of --guide clip:PROMPT: a clip run "
+                                              "folder or a local open_clip weights file")]
+ClipModelOpt = Annotated[str | None, typer.Option(help="open_clip architecture of a --clip "
+                                                  "weights file (default ViT-B-32-quickgelu)")]
+LabelOpt = Annotated[str | None, typer.Option(help="class index or name (conditional models)")]

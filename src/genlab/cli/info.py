@@ -1,0 +1,98 @@
+"""Looking around: datasets, info on a run, configs and presets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import BaseModel
+from rich.table import Table
+
+from genlab.cli.common import SetOpt, out
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(datasets)
+    app.command()(info)
+    app.command("config")(show_config)
+
+
+def datasets(
+    root: Annotated[str | None, typer.Option(help="folder to look in for dataset files")]
+    = None,
+) -> None:
+    """List every dataset and whether it is available on this machine."""
+    from genlab.data import dataset_status
+
+    table = Table("dataset", "available", "where / how to get it")
+    for row in dataset_status(root):
+        table.add_row(row.name, "yes" if row.available else "no", row.detail)
+    out.print(table)
+
+
+def info(run: Annotated[Path, typer.Argument(help="run folder")]) -> None:
+    """Show a run's config, data, checkpoints and latest logged numbers."""
+    from genlab.engine.checkpoint import checkpoint_step, list_checkpoints
+    from genlab.engine.tracking import METRICS, read_metrics
+    from genlab.runs.folder import read_run
+
+    run_dir, cfg, data, meta = read_run(run)
+    ckpts = list_checkpoints(run_dir / "checkpoints")
+    records = read_metrics(run_dir / METRICS)
+    out.print(f"[bold]{run_dir}[/]  genlab {meta.get('genlab_version')}  method "
+              f"{cfg.method.name} ({getattr(cfg.method, 'arch', '')}, "
+              f"{getattr(cfg.method, 'loss', '')})", highlight=False)
+    out.print(f"data: {cfg.data.name} {data.channels}x{data.image_size}x{data.image_size}, "
+              f"{data.num_classes} classes", highlight=False)
+    steps = ", ".join(str(checkpoint_step(p)) for p in ckpts) or "none"
+    out.print(f"checkpoints at steps: {steps} (of {cfg.train.steps})", highlight=False)
+    if records:
+        last = {k: v for k, v in records[-1].items() if k != "time"}
+        out.print("last log: " + " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                                          for k, v in last.items()), highlight=False)
+
+
+def show_config(
+    config: Annotated[str | None, typer.Argument(help="YAML config or preset name (default: "
+                                                 "the defaults)")] = None,
+    set_: SetOpt = None,
+    keys: Annotated[bool, typer.Option("--keys", help="list every key with its meaning")]
+    = False,
+    list_: Annotated[bool, typer.Option("--list", help="list the shipped presets")] = False,
+) -> None:
+    """Print a resolved config, every key with its description, or the presets."""
+    from genlab.runs.config import dump_config, load_config
+
+    if list_:
+        _list_presets()
+        return
+    if keys:  # the keys of the config's method (--set method.name=ddpm shows another's)
+        for key, desc in _describe_fields(load_config(config, list(set_ or []))):
+            out.print(f"[bold]{key}[/]: {desc}", highlight=False)
+        return
+    out.print(dump_config(load_config(config, list(set_ or []))), highlight=False)
+
+
+def _describe_fields(model: BaseModel, prefix: str = "") -> list[tuple[str, str]]:
+    rows = []
+    for name, field in type(model).model_fields.items():
+        value = getattr(model, name)
+        if isinstance(value, BaseModel):
+            rows.extend(_describe_fields(value, f"{prefix}{name}."))
+        else:
+            rows.append((f"{prefix}{name}", f"{field.description or ''} (default "
+                                             f"{field.get_default(call_default_factory=True)!r})"))
+    return rows
+
+
+def _list_presets() -> None:
+    """Each preset with its method and data: `genlab train NAME` trains it."""
+    from genlab.config import PRESETS, preset_names
+    from genlab.runs.config import load_config
+
+    table = Table("preset", "method", "data", "steps", title=f"presets (in {PRESETS})")
+    for name in preset_names():
+        cfg = load_config(name)
+        table.add_row(name, cfg.method.name, cfg.data.name, str(cfg.train.steps))
+    out.print(table)

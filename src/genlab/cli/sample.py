@@ -1,0 +1,108 @@
+"""Commands that draw from a trained run: sample, interpolate, control."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from genlab.cli.common import (
+    CfgOpt,
+    ClipModelOpt,
+    ClipOpt,
+    EtaOpt,
+    GuideOpt,
+    GuideScaleOpt,
+    SamplerOpt,
+    SeedOpt,
+    StepsOpt,
+    out,
+)
+from genlab.errors import ConfigError
+
+
+def register(app: typer.Typer) -> None:
+    for command in (sample, interpolate, control):
+        app.command()(command)
+
+
+def sample(
+    run: Annotated[Path | None, typer.Argument(help="run folder")] = None,
+    n: Annotated[int, typer.Option(help="number of images")] = 64,
+    seed: SeedOpt = 0,
+    truncation: Annotated[float, typer.Option(help="truncation psi in (0, 1]")] = 1.0,
+    label: Annotated[str | None, typer.Option(help="class index or name (conditional "
+                                              "models)")] = None,
+    checkpoint: Annotated[str, typer.Option(help="last or a step number")] = "last",
+    out_path: Annotated[Path | None, typer.Option("--out", help="PNG to write")] = None,
+    no_ema: Annotated[bool, typer.Option("--no-ema", help="use the live, not averaged, "
+                                         "weights")] = False,
+    unet: Annotated[Path | None, typer.Option(help="a diffusers UNet2DModel folder to sample "
+                                              "instead of a run")] = None,
+    sampler: SamplerOpt = None, steps: StepsOpt = None, eta: EtaOpt = None, cfg: CfgOpt = None,
+    guide: GuideOpt = None, guide_scale: GuideScaleOpt = None,
+    clip: ClipOpt = None, clip_model: ClipModelOpt = None,
+    prompt: Annotated[str | None, typer.Option(help="caption of every image (text-ldm runs; "
+                                               "default: the run's grid prompts)")] = None,
+) -> None:
+    """Write a grid of samples from a trained run (or a diffusers UNet folder)."""
+    from genlab.generate.clip_models import load_clip
+    from genlab.generate.guidance import sampling_options
+    from genlab.generate.sample import sample_grid
+    from genlab.runs.load import load_run, load_unet_folder
+
+    if n < 1:
+        raise ConfigError("--n must be at least 1")
+    if (run is None) == (unet is None):
+        raise ConfigError("pass a run folder or --unet FOLDER (one of them)")
+    loaded = load_run(run, checkpoint, ema=not no_ema) if run else load_unet_folder(unet)
+    clip_net = load_clip(clip, model=clip_model, device=loaded.device) if clip else None
+    options = sampling_options(loaded, sampler=sampler, steps=steps, eta=eta, cfg=cfg,
+                               guide=guide, guide_scale=guide_scale, clip=clip_net, prompt=prompt)
+    path = out_path or (loaded.path / "samples" if run else Path(".")) / f"sample-seed{seed}.png"
+    sample_grid(loaded, path, n=n, seed=seed, label=label, truncation=truncation,
+                options=options)
+    out.print(f"wrote {path}", highlight=False)
+
+
+def interpolate(
+    run: Annotated[Path, typer.Argument(help="run folder")],
+    steps: Annotated[int, typer.Option(help="frames between the two ends")] = 16,
+    rows: Annotated[int, typer.Option(help="pairs of endpoints")] = 8,
+    slerp: Annotated[bool, typer.Option("--slerp", help="spherical instead of linear")] = False,
+    seed: SeedOpt = 0,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="folder to write to")] = None,
+) -> None:
+    """Write a grid and a GIF that walk between random latents (and classes)."""
+    from genlab.generate.interpolate import interpolate as run_interpolation
+    from genlab.runs.load import load_run
+
+    if steps < 2 or rows < 1:
+        raise ConfigError("--steps must be at least 2 and --rows at least 1")
+    loaded = load_run(run)
+    png, gif = run_interpolation(loaded, out_dir or loaded.path / "samples", steps=steps,
+                                 rows=rows, seed=seed, spherical=slerp)
+    out.print(f"wrote {png} and {gif}", highlight=False)
+
+
+def control(
+    run: Annotated[Path, typer.Argument(help="run folder of an unconditional generator")],
+    target: Annotated[str, typer.Option(help="class index or name to steer toward")],
+    steps: Annotated[int, typer.Option(help="optimisation steps on the noise vectors")] = 300,
+    n: Annotated[int, typer.Option(help="noise vectors to steer")] = 64,
+    lr: Annotated[float, typer.Option(help="Adam learning rate on z")] = 0.05,
+    restarts: Annotated[int, typer.Option(help="times latents still below probability 0.5 "
+                                          "are redrawn and optimised again")] = 2,
+    seed: SeedOpt = 0,
+    out_path: Annotated[Path | None, typer.Option("--out", help="PNG to write")] = None,
+) -> None:
+    """Steer a generator's noise toward a class with the judge's gradient (before/after grid)."""
+    from genlab.evaluation.control import control_run
+
+    if steps < 1 or n < 1 or restarts < 0 or lr <= 0:
+        raise ConfigError("--steps and --n must be >= 1, --restarts >= 0 and --lr > 0")
+    result, path = control_run(run, target, steps=steps, n=n, lr=lr, restarts=restarts,
+                               seed=seed, out=out_path)
+    out.print(f"judge's mean probability of the target: {result.prob_before:.3f} before, "
+              f"{result.prob_after:.3f} after; wrote {path}", highlight=False)
