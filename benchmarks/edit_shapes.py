@@ -28,10 +28,10 @@ import time
 from pathlib import Path
 
 import torch
-from genlab.config_methods import CLIP_GUIDE_SCALE
 
 from genlab.data.shapes import COLOURS, POSITIONS, SHAPES, describe_object, render_shapes
 from genlab.generate.clip_models import load_clip
+from genlab.generate.defaults import CLIP_GUIDE_SCALE
 from genlab.generate.text_edit import text_edit
 from genlab.images import save_grid
 from genlab.metrics.shapes_reader import read_shapes

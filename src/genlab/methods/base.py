@@ -48,6 +48,7 @@ class Method:
     tiny: ClassVar[dict[str, Any]] = {}
     ema_nets: ClassVar[tuple[str, ...]] = ()  # nets the engine keeps an EMA of
     # config fields naming other runs -> the config field and net their config/weights fill
+    # (`runs.pretrained` copies the config in and loads the weights before a new run)
     pretrained_runs: ClassVar[dict[str, str]] = {}
     # for tests: each pretrained_runs field -> the method config of a tiny run it can name
     tiny_pretrained: ClassVar[dict[str, dict[str, Any]]] = {}
@@ -101,8 +102,8 @@ class Method:
 
     @classmethod
     def judge_net(cls, cfg: Any) -> str | None:
-        """The net (if any) the engine fills, before a new run, with the weights of the judge of
-        the run's data: a frozen feature network, e.g. for a perceptual loss."""
+        """The net (if any) that `runs.train` fills, before a new run, with the weights of the
+        judge of the run's data: a frozen feature network, e.g. for a perceptual loss."""
         del cfg
         return None
 

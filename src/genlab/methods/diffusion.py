@@ -63,6 +63,12 @@ class DDPMConfig(Section):
 
 
 class DDPM(Method):
+    """The diffusion sub-contract, which LDM and TextLDM keep and generate's img2img,
+    inpainting and guidance use: `space`/`to_space`/`from_space` (what the UNet denoises),
+    `default_sampling()` (the options a call starts from), `eps_fn(labels, options)` and
+    `sampling_eps` (the noise predictor with CFG and the guide folded in), `sampler_config`
+    (the schedule samplers are built from) and `denoise` (noise or img2img to images)."""
+
     name = "ddpm"
     Config = DDPMConfig
     tiny = {"channels": [8, 16], "attention": [False, True], "layers_per_block": 1,
