@@ -136,3 +136,23 @@ def test_folder_dataset_with_a_corrupt_file_trains_and_warns_once(capsys, tmp_pa
 
     info = json.loads((tmp_path / "runs" / "f" / "run.json").read_text())
     assert info["data"]["class_names"] == ["cats", "dogs"]
+
+
+def test_config_list_shows_every_preset_with_its_method(capsys):
+    code, out, err = run_cli(["config", "--list"], capsys)
+    assert code == 0, err
+    for preset, method in (("dcgan", "gan"), ("ddpm-shapes", "ddpm"), ("ldm-text-shapes",
+                                                                        "text-ldm")):
+        row = next(line for line in out.splitlines() if f" {preset} " in line)
+        assert method in row
+
+
+def test_train_takes_a_preset_name_and_a_bad_one_is_one_line(capsys, tmp_path):
+    code, out, err = run_cli(["train", "demo", "--steps", "1", "--set", "data.image_size=16",
+                              "--set", "method.g_width=8", "--set", "method.d_width=8",
+                              "--set", f"train.out_dir={tmp_path}", "--set",
+                              "train.tensorboard=false", "--set", "train.sample_n=3"], capsys)
+    assert code == 0, err
+    assert (tmp_path / "demo" / "checkpoints").is_dir()
+    code, _, err = run_cli(["train", "dcgna"], capsys)
+    assert_one_line_error(code, err, "dcgna", "preset name", "genlab config --list")

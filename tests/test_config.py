@@ -3,8 +3,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from genlab.config import apply_overrides
+from genlab.config import apply_overrides, preset_names
 from genlab.errors import ConfigError
+from genlab.methods.registry import METHOD_NAMES, METHODS
 from genlab.runs.config import RunConfig, dump_config, load_config
 
 CONFIGS = sorted(Path(__file__).parents[1].joinpath("configs").glob("*.yaml"))
@@ -59,3 +60,29 @@ def test_dump_round_trips():
 
     again = RunConfig.model_validate(yaml.safe_load(dump_config(cfg)))
     assert again == cfg
+
+
+@pytest.mark.parametrize("name", sorted(METHODS))
+def test_a_typo_in_any_methods_config_names_the_key_the_user_wrote(name):
+    # text-ldm was missing from a hand-kept name list: its typos read method.text-ldm.typo
+    with pytest.raises(ConfigError, match=r"unknown config key 'method\.typo'"):
+        load_config(None, [f"method.name={name}", "method.typo=1"])
+
+
+def test_the_method_union_is_the_registry():
+    assert set(METHOD_NAMES) == set(METHODS) >= {"gan", "vae", "ddpm", "ldm", "text-ldm",
+                                                   "vqgan", "clip"}
+    for name, cls in METHODS.items():
+        assert type(load_config(None, [f"method.name={name}"]).method) is cls.Config
+
+
+def test_presets_resolve_by_name_from_anywhere(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no configs/ folder here
+    assert preset_names() == sorted(p.stem for p in CONFIGS)
+    by_name, by_path = load_config("dcgan"), load_config(CONFIGS[0].parent / "dcgan.yaml")
+    assert by_name == by_path and by_name.name == "dcgan"
+    assert load_config("dcgan.yaml") == by_path
+    with pytest.raises(ConfigError, match="preset name .*dcgan"):
+        load_config("dcgna")
+    (tmp_path / "dcgan.yaml").write_text("train:\n  steps: 7\n")  # a local file wins
+    assert load_config("dcgan.yaml").train.steps == 7

@@ -18,6 +18,7 @@ from genlab.losses import epsilon_loss
 from genlab.methods.base import DataInfo, Method, StepContext
 from genlab.nets.unet import build_unet, unet_config
 from genlab.sampling import (
+    SAMPLERS,
     SamplingOptions,
     as_eps,
     cfg_eps,
@@ -55,7 +56,7 @@ class DDPMConfig(Section):
                               "sampling")
     lr: float = Field(1e-3, gt=0, description="AdamW learning rate")
     warmup: int = Field(200, ge=0, description="steps of linear learning-rate warm-up")
-    sampler: Literal["ddpm", "ddim", "dpm"] = Field("ddim", description="default sampler")
+    sampler: Literal[SAMPLERS] = Field("ddim", description="default sampler")  # type: ignore[valid-type]
     sample_steps: int = Field(50, ge=1, description="default sampling steps")
     eta: float = Field(0.0, ge=0, description="DDIM eta (0: deterministic)")
     cfg: float = Field(3.0, ge=0, description="default classifier-free guidance scale "
