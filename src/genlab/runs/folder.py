@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from genlab.config import read_yaml
 from genlab.errors import RunError
 from genlab.methods.base import DataInfo
-from genlab.config import read_yaml
 from genlab.runs.config import RunConfig, dump_config, validate_config
 from genlab.version import __version__
 
