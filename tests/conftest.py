@@ -59,3 +59,13 @@ def run_cli(args, capsys):
         raise SystemExit(0)
     captured = capsys.readouterr()
     return exc.value.code, captured.out, captured.err
+
+
+def assert_one_line_error(code, err, *needles):
+    """A user's mistake: exit code 2 and one line on stderr that starts with "error: "."""
+    assert code == 2, err
+    lines = [line for line in err.strip().splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert "Traceback" not in err
+    for needle in needles:
+        assert needle in lines[0], lines[0]

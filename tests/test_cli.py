@@ -4,15 +4,7 @@ import shutil
 
 from PIL import Image
 
-from conftest import ROOT, run_cli
-
-
-def assert_one_line_error(code, err, *needles):
-    assert code == 2, err
-    lines = [line for line in err.strip().splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), err
-    for needle in needles:
-        assert needle in lines[0], lines[0]
+from conftest import ROOT, assert_one_line_error, run_cli
 
 
 def test_unknown_config_key(capsys, tmp_path):
