@@ -1,4 +1,5 @@
-"""Errors a user can cause. The CLI prints them on one line and exits with code 2."""
+"""Errors a user can cause. The CLI prints them on one line and exits with code 2; warnings
+(DataWarning) as one line each."""
 
 
 class GenlabError(Exception):
@@ -23,3 +24,12 @@ class CheckpointError(GenlabError):
 
 class EvalError(GenlabError):
     """Evaluation cannot run: a missing judge or weights file, too few samples."""
+
+
+class TrainingError(GenlabError):
+    """Training cannot go on (a NaN loss, a full disk); the last good checkpoint is kept."""
+
+
+class DataWarning(UserWarning):
+    """Something in the user's data was skipped, ignored or converted, but loading went on.
+    It lives here, beside DataError, so that `images` (below `data`) can give it too."""

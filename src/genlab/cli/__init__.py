@@ -6,7 +6,9 @@ registered by the side effect of an import), so the package has no import cycle.
 
 from __future__ import annotations
 
+import errno
 import sys
+from typing import NoReturn
 
 import typer
 
@@ -33,18 +35,34 @@ def main(argv: list[str] | None = None) -> None:
     try:
         code = app(args=argv, standalone_mode=False)
     except GenlabError as error:
-        err.print(f"error: {error}", highlight=False, markup=False, soft_wrap=True)
-        sys.exit(2)
+        _fail(str(error))
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except (KeyboardInterrupt, typer.Abort):
         err.print("interrupted", highlight=False)
         sys.exit(130)
+    except OSError as exc:  # a full disk, a read-only or unreadable folder
+        if exc.errno not in _FILE_ERRNOS and not exc.filename:
+            raise
+        where = f" ({exc.filename})" if exc.filename else ""
+        _fail(f"{exc.strerror or exc}{where}: free space or fix the folder's permissions and "
+              "run again (checkpoints already written are intact)")
     except Exception as exc:
         # usage errors: click's own, or the copy of click that typer >= 0.20 vendors
-        if callable(getattr(exc, "show", None)) and hasattr(exc, "exit_code"):
-            exc.show()
-            sys.exit(2)
+        if callable(getattr(exc, "format_message", None)) and hasattr(exc, "exit_code"):
+            ctx = getattr(exc, "ctx", None)
+            command = ctx.command_path if ctx is not None else "genlab"
+            _fail(f"{exc.format_message()} (see {command} --help)")
         raise
     if isinstance(code, int) and code:
         sys.exit(code)
+
+
+_FILE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
+
+
+def _fail(message: str) -> NoReturn:
+    """The one line a user's mistake gets (user text is never read as markup), exit code 2."""
+    err.print(f"error: {' '.join(message.split())}", highlight=False, markup=False,
+              soft_wrap=True)
+    sys.exit(2)

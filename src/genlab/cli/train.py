@@ -63,7 +63,8 @@ def train(
         return
     if result.interrupted:
         err.print(f"interrupted at step {result.step}: checkpoint saved in {result.run_dir}; "
-                  f"continue with: genlab train --resume {result.run_dir}", highlight=False)
+                  f"continue with: genlab train --resume {result.run_dir}", highlight=False,
+                  markup=False, soft_wrap=True)
         raise typer.Exit(130)
     out.print(f"done: {result.step} steps; samples in {result.run_dir / 'samples'}; "
-              f"run folder: {result.run_dir}", highlight=False)
+              f"run folder: {result.run_dir}", highlight=False, markup=False, soft_wrap=True)

@@ -8,6 +8,7 @@ intact and never a half-written one under a final name.
 from __future__ import annotations
 
 import os
+import pickle
 import re
 import shutil
 from pathlib import Path
@@ -38,15 +39,24 @@ BEST = "best"
 def save_checkpoint(ckpt_root: Path, step: int, tensors: dict[str, Tensor],
                     state: dict[str, Any], keep_last: int, name: str | None = None) -> Path:
     """Write `step-NNNNNNN` (keeping the newest `keep_last`), or a named one such as `best`."""
-    ckpt_root.mkdir(parents=True, exist_ok=True)
     final = ckpt_root / (name or f"step-{step:07d}")
     tmp = ckpt_root / f".tmp-{final.name}-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, tmp / WEIGHTS)
-    torch.save(state, tmp / STATE)
-    for f in (tmp / WEIGHTS, tmp / STATE, tmp):
-        _fsync(f)
+    try:
+        ckpt_root.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        torch.save(state, tmp / STATE)
+        save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, tmp / WEIGHTS)
+        # safetensors writes 0600; give the weights the mode the umask gave state.pt
+        os.chmod(tmp / WEIGHTS, (tmp / STATE).stat().st_mode & 0o777)
+        for f in (tmp / WEIGHTS, tmp / STATE, tmp):
+            _fsync(f)
+    except OSError as err:  # a full disk, a quota, a read-only folder: nothing half-written
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise CheckpointError(f"could not write checkpoint {final.name} in {ckpt_root} "
+                              f"({err.strerror or err}): earlier checkpoints are intact; free "
+                              "space (or fix the folder) and resume with genlab train --resume "
+                              f"{ckpt_root.parent}") from None
     if final.exists():  # same step saved again, or a new best replacing the old one
         _discard(final)
     os.rename(tmp, final)
@@ -61,6 +71,17 @@ def _discard(path: Path) -> None:
     trash = path.with_name(f".trash-{path.name}-{os.getpid()}")
     os.rename(path, trash)
     shutil.rmtree(trash, ignore_errors=True)
+
+
+def clean_stale(ckpt_root: Path) -> list[str]:
+    """Remove the temporary and trash folders that a killed process left behind (the caller
+    holds the run's lock, so no other writer owns them). Returns their names."""
+    if not ckpt_root.is_dir():
+        return []
+    stale = [p for p in ckpt_root.iterdir() if p.name.startswith((".tmp-", ".trash-"))]
+    for path in stale:
+        shutil.rmtree(path, ignore_errors=True)
+    return [p.name for p in stale]
 
 
 def list_checkpoints(ckpt_root: Path) -> list[Path]:
@@ -118,6 +139,14 @@ def load_checkpoint(path: Path) -> tuple[dict[str, Tensor], dict[str, Any]]:
     except FileNotFoundError:
         raise CheckpointError(f"checkpoint {path} has no {STATE}: it is incomplete; "
                               "delete it to fall back to an earlier one") from None
+    except pickle.UnpicklingError as err:
+        if "weights only" not in str(err).lower():  # a truncated file, not a refused one
+            raise CheckpointError(f"checkpoint {path}/{STATE} is corrupt ({_short(err)}): "
+                                  "delete it to fall back to an earlier one") from None
+        raise CheckpointError(f"genlab refused {path}/{STATE}: it holds more than tensors and "
+                              "plain values (genlab never runs code from a checkpoint), so it "
+                              "was not written by genlab; delete it or use the run's own "
+                              "files") from None
     except Exception as err:  # torch raises many types for truncated or foreign files
         raise CheckpointError(f"checkpoint {path}/{STATE} is corrupt or not genlab's "
                               f"({_short(err)}): delete it to fall back to an earlier "
@@ -143,3 +172,21 @@ def inference_weights(tensors: dict[str, Tensor], ema: bool = True) -> dict[str,
     """The weights to sample with: the live nets, the EMA copies replacing those they shadow."""
     nets, averaged = split_weights(tensors)
     return {**nets, **averaged} if ema else nets
+
+def load_weights(method: Any, ema: Any, tensors: dict[str, Tensor], path: Path) -> None:
+    """Load `nets.*` (and `ema.*`) tensors strictly; a mismatch is a CheckpointError."""
+    nets, averaged = split_weights(tensors)
+    groups: list[tuple[str, torch.nn.Module, dict[str, Tensor]]] = [("nets.", method.nets, nets)]
+    if ema is not None:
+        groups.append(("ema.", ema.nets, averaged))
+    for prefix, module, part in groups:
+        if prefix == "ema." and not part:
+            ema.nets.load_state_dict({k: v for k, v in method.nets.state_dict().items()  # type: ignore[union-attr]
+                                      if k.split(".")[0] in ema.nets}, strict=True)
+            continue
+        try:
+            module.load_state_dict(part, strict=True)
+        except RuntimeError as err:
+            first = str(err).split("\n\t")[1] if "\n\t" in str(err) else str(err)[:200]
+            raise CheckpointError(f"checkpoint {path} does not fit this model ({first.strip()}): "
+                                  "use the config the run was trained with") from None

@@ -35,6 +35,14 @@ class TrainConfig(Section):
     sample_n: int = Field(64, ge=1, description="images in each sample grid")
     ckpt_every: int = Field(500, ge=0, description="steps between checkpoints (0: only at the end)")
     keep_last: int = Field(3, ge=1, description="checkpoints to keep")
+    on_nonfinite: Literal["stop", "rollback", "skip"] = Field(
+        "stop", description="when a loss is NaN or infinite: stop (the last good checkpoint is "
+        "kept), roll back to the last checkpoint and go on at a lower learning rate, or skip "
+        "that update")
+    rollback_lr_factor: float = Field(0.5, gt=0, lt=1, description="learning rates are "
+                                      "multiplied by this at each rollback")
+    max_recoveries: int = Field(3, ge=0, description="rollbacks or skipped updates allowed "
+                                "before training stops")
     eval_every: int = Field(0, ge=0, description="steps between evaluations (0: never); the "
                             "best checkpoint by FID is kept in checkpoints/best")
     eval_n: int = Field(2000, ge=10, description="generated images per evaluation during "

@@ -22,7 +22,7 @@ def plot_losses(records: list[dict[str, Any]], path: Path, title: str = "") -> P
     fig, axes = plt.subplots(len(keys), 1, figsize=(7, 1.9 * len(keys)), sharex=True,
                              squeeze=False)
     for ax, key in zip(axes[:, 0], keys, strict=True):
-        points = [(r["step"], r[key]) for r in records if key in r]
+        points = [(r["step"], r[key]) for r in records if isinstance(r.get(key), (int, float))]
         ax.plot([p[0] for p in points], [p[1] for p in points], lw=1)
         ax.set_ylabel(key)
         ax.grid(alpha=0.3)

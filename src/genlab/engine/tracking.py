@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,13 @@ def truncate_metrics(path: Path, after_step: int) -> None:
     keep = [line for line in path.read_text().splitlines()
             if line.strip() and json.loads(line).get("step", 0) <= after_step]
     path.write_text("".join(line + "\n" for line in keep))
+
+
+def finite_or_none(value: Any) -> Any:
+    """JSON has no NaN: a non-finite number is written as null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def read_metrics(path: Path) -> list[dict[str, Any]]:
@@ -51,14 +59,23 @@ class Tracker:
                                          dir=str(run_dir), resume="allow", id=run_dir.name)
 
     def log(self, step: int, scalars: dict[str, float]) -> None:
-        record = {"step": step, "time": round(time.time(), 3), **scalars}
-        self._jsonl.write(json.dumps(record) + "\n")
+        """One line of metrics.jsonl (NaN and infinities become null: the file stays JSON)."""
+        record = {"step": step, "time": round(time.time(), 3),
+                  **{k: finite_or_none(v) for k, v in scalars.items()}}
+        self._jsonl.write(json.dumps(record, allow_nan=False) + "\n")
         self._jsonl.flush()
         if self._tb is not None:
             for key, value in scalars.items():
-                self._tb.add_scalar(key, value, step)
+                if isinstance(value, (int, float)):
+                    self._tb.add_scalar(key, value, step)
         if self._wandb is not None:
             self._wandb.log(scalars, step=step)
+
+    def rewind(self, step: int) -> None:
+        """Forget lines logged after `step` (a rollback replays those steps)."""
+        self._jsonl.close()
+        truncate_metrics(self.run_dir / METRICS, step)
+        self._jsonl = (self.run_dir / METRICS).open("a")
 
     def log_image(self, step: int, tag: str, image: Image.Image) -> None:
         if self._tb is not None:
@@ -71,6 +88,9 @@ class Tracker:
             self._wandb.log({tag: wandb_lib.Image(image)}, step=step)
 
     def close(self) -> None:
+        """Idempotent: the trainer closes on every way out of a run."""
+        if self._jsonl.closed:
+            return
         self._jsonl.close()
         if self._tb is not None:
             self._tb.close()

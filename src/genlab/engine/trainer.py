@@ -22,27 +22,28 @@ from genlab.data.base import ImageData
 from genlab.engine.batches import DeviceBatcher
 from genlab.engine.checkpoint import (
     BEST,
+    checkpoint_step,
+    clean_stale,
     find_checkpoint,
+    list_checkpoints,
     load_checkpoint,
+    load_weights,
     save_checkpoint,
-    split_weights,
 )
 from genlab.engine.config import TrainConfig
 from genlab.engine.ema import EMA
+from genlab.engine.guard import NonFiniteLoss, first_nonfinite
 from genlab.engine.hardware import Hardware, autocast_dtype, state_digest
 from genlab.engine.plots import plot_losses
 from genlab.engine.progress import TrainProgress, console
-from genlab.engine.run_dir import new_run_dir, write_files
+from genlab.engine.run_dir import clean_temporaries, lock_run_dir, new_run_dir, write_files
+from genlab.engine.step import StepContext, step_seed
 from genlab.engine.tracking import METRICS, Tracker, read_metrics
-from genlab.errors import CheckpointError
+from genlab.errors import CheckpointError, TrainingError
 from genlab.images import class_rows, grid_image, save_grid
 from genlab.methods.base import Method
 
 Evaluator = Callable[[Method, int], dict[str, float]]
-
-
-def step_seed(seed: int, step: int, rank: int) -> int:
-    return (seed * 1_000_003 + step * 7919 + rank * 104_729) % (2**63 - 1)
 
 
 @dataclass
@@ -50,26 +51,6 @@ class TrainResult:
     run_dir: Path | None  # None on ranks other than 0
     step: int
     interrupted: bool
-
-
-class _StepContext:
-    """What a method's train_step uses to apply an update (see methods.base.StepContext)."""
-
-    def __init__(self, method: Method, hw: Hardware, scaler: torch.amp.GradScaler | None):
-        self.method, self.hw, self.scaler = method, hw, scaler
-
-    def update(self, optimizer: str, loss: Tensor) -> None:
-        opt = self.method.optimizers[optimizer]
-        opt.zero_grad(set_to_none=True)
-        if self.scaler is not None:
-            self.scaler.scale(loss).backward()
-        else:
-            loss.backward()
-        self.hw.all_reduce_grads(p for g in opt.param_groups for p in g["params"])
-        if self.scaler is not None:
-            self.scaler.step(opt)
-        else:
-            opt.step()
 
 
 @contextmanager
@@ -121,19 +102,29 @@ class Trainer:
                                      extra=self.method.prepare_data(data))
         self.scaler = torch.amp.GradScaler(self.hw.device.type) if self.precision == "fp16" \
             else None
-        self.ctx = _StepContext(self.method, self.hw, self.scaler)
+        self.ctx = StepContext(self.method, self.hw, self.scaler)
         self.step = 0
         self.run_dir: Path | None = None
         self.tracker: Tracker | None = None
         self.best: dict[str, float] = {}  # {"fid": ..., "step": ...} of the best evaluation
         # time spent in training steps, by train.budget_clock (the max_minutes budget)
         self.train_seconds = 0.0
+        self.recoveries = 0  # rollbacks and skipped updates so far (train.max_recoveries)
+        self._lock = None
         if resume is not None:
-            self._restore(resume)
+            self._lock = lock_run_dir(resume) if self.hw.is_main else None
+            if list_checkpoints(resume / "checkpoints"):
+                self._restore(resume)
+            self.run_dir = resume  # no checkpoint yet (stopped early): it starts at step 0
         if self.hw.is_main:
             if self.run_dir is None:
                 self.run_dir = new_run_dir(train.out_dir, name)
+                self._lock = lock_run_dir(self.run_dir)
+            clean_stale(self.run_dir / "checkpoints")
+            clean_temporaries(self.run_dir)
             write_files(self.run_dir, run_files() if run_files else {})
+        if self.hw.distributed:  # every rank knows the folder (a rollback reads it)
+            self.run_dir = Path(str(self.hw.gather(str(self.run_dir))[0]))
         self._grid_labels, self._grid_nrow = class_rows(train.sample_n, self.method.num_classes)
         n_grid = len(self._grid_labels) if self._grid_labels is not None else train.sample_n
         # Methods that make no images (CLIP) get no sample grids.
@@ -159,12 +150,18 @@ class Trainer:
                 "method": self.method.extra_state(),
                 "precision": self.precision,
                 "best": self.best,
-                "train_seconds": self.train_seconds}
+                "train_seconds": self.train_seconds,
+                "lr_scale": self.ctx.lr_scale}
 
     def save(self, name: str | None = None) -> Path | None:
         if not self.hw.is_main or self.run_dir is None:
             return None
-        return save_checkpoint(self.run_dir / "checkpoints", self.step, self._tensors(),
+        tensors = self._tensors()
+        bad = first_nonfinite(tensors)
+        if bad is not None:  # never a checkpoint of broken weights, never rotate a good one out
+            raise TrainingError(f"step {self.step}: {bad} holds NaN or infinite values, so it "
+                                f"was not saved; {self._last_good()}")
+        return save_checkpoint(self.run_dir / "checkpoints", self.step, tensors,
                                self._state(), self.train.keep_last, name=name)
 
     def _restore(self, run_dir: Path) -> None:
@@ -183,16 +180,67 @@ class Trainer:
         self.step = int(state["step"])
         self.best = state.get("best") or {}
         self.train_seconds = float(state.get("train_seconds", 0.0))
+        self.ctx.lr_scale = float(state.get("lr_scale", 1.0))
         self.run_dir = run_dir
+
+    def _last_good(self) -> str:
+        """Where a stopped run continues from, as a sentence for messages."""
+        ckpts = list_checkpoints(self.run_dir / "checkpoints") if self.run_dir else []
+        if not ckpts:
+            return (f"no checkpoint was written yet: genlab train --resume {self.run_dir} "
+                    "starts it again from step 0")
+        return (f"the last good checkpoint is step {checkpoint_step(ckpts[-1])}: genlab train "
+                f"--resume {self.run_dir} continues from there")
+
+    def _on_nonfinite(self, bad: NonFiniteLoss) -> dict[str, Tensor]:
+        """A NaN or infinite loss in the step being taken (its update was not applied): stop,
+        roll back to the last checkpoint at a lower learning rate, or skip the update."""
+        step, t = self.step + 1, self.train
+        for opt in self.method.optimizers.values():
+            opt.zero_grad(set_to_none=True)
+        if self.tracker is not None:
+            self.tracker.log(step, {f"loss_{bad.name}": bad.value, "nonfinite": 1})
+        can_recover = t.on_nonfinite != "stop" and self.recoveries < t.max_recoveries
+        if can_recover and t.on_nonfinite == "skip":
+            self.recoveries += 1
+            self.step += 1
+            self._say(f"step {step}: {bad}: update skipped ({self.recoveries} of "
+                      f"{t.max_recoveries} recoveries)")
+            return {}
+        if can_recover and self.run_dir and list_checkpoints(self.run_dir / "checkpoints"):
+            seconds = self.train_seconds  # the time spent diverging still counts
+            self._restore(self.run_dir)
+            self.train_seconds = seconds
+            self.ctx.lr_scale *= t.rollback_lr_factor
+            self.recoveries += 1
+            if self.tracker is not None:
+                self.tracker.rewind(self.step)
+                self.tracker.log(self.step, {"rolled_back_from": step,
+                                             "lr_scale": self.ctx.lr_scale})
+            self._say(f"step {step}: {bad}: rolled back to step {self.step}, learning rates "
+                      f"x{self.ctx.lr_scale:g} ({self.recoveries} of {t.max_recoveries} "
+                      "recoveries)")
+            return {}
+        raise TrainingError(f"step {step}: {bad}: training diverged; {self._last_good()} "
+                            "(lower the learning rate with --set, or set "
+                            "train.on_nonfinite=rollback or skip)")
+
+    def _say(self, text: str) -> None:
+        if self.hw.is_main:
+            console.print(text, highlight=False, markup=False, soft_wrap=True)
 
     # ----- the loop ----------------------------------------------------------------------
     def _on_signal(self, signum: int, frame: Any) -> None:
         if self._stop_requested:  # second Ctrl-C: stop now; saved checkpoints stay intact
+            if self.hw.is_main:
+                console.print(f"aborted at step {self.step} without saving; "
+                              f"{self._last_good()}", highlight=False, markup=False,
+                              soft_wrap=True)
             raise KeyboardInterrupt
         self._stop_requested = True
         if self.hw.is_main:
-            console.print("[yellow]stopping: saving a checkpoint first (Ctrl-C again to "
-                          "abort without saving)[/]")
+            console.print("stopping: saving a checkpoint first (Ctrl-C again to abort without "
+                          "saving)", style="yellow", markup=False, soft_wrap=True)
 
     def _autocast(self) -> Any:
         dtype = autocast_dtype(self.precision)
@@ -204,8 +252,11 @@ class Trainer:
         torch.manual_seed(step_seed(self.seed, self.step, self.hw.rank))
         batch = self.batcher.batch(self.step, self.method.batches_per_step)
         self.method.nets.train()
-        with self._autocast():
-            logs = self.method.train_step(batch, self.ctx)
+        try:
+            with self._autocast():
+                logs = self.method.train_step(batch, self.ctx)
+        except NonFiniteLoss as bad:
+            return self._on_nonfinite(bad)
         if self.scaler is not None:
             self.scaler.update()
         self.step += 1
@@ -221,7 +272,7 @@ class Trainer:
             (self.run_dir / "ranks.json").write_text(json.dumps(
                 {"world_size": self.hw.world, "weights_sha256": digests}, indent=2) + "\n")
             if len(set(digests)) != 1:
-                console.print("[red]warning: processes ended with different weights[/]")
+                console.print("warning: processes ended with different weights", style="red")
 
     def evaluate(self) -> dict[str, float] | None:
         """Run the evaluator (rank 0) on the EMA nets; keep checkpoints/best by lowest FID."""
@@ -254,16 +305,25 @@ class Trainer:
         return path
 
     def run(self) -> TrainResult:
-        """Train to `train.steps` (or the time budget, or Ctrl-C), then write the final grid."""
+        """Train to `train.steps` (or the time budget, or Ctrl-C), then write the final grid.
+        However it ends, the logs are closed and the run folder's lock is released."""
+        try:
+            return self._run()
+        finally:
+            if self.tracker is not None:
+                self.tracker.close()
+            if self._lock is not None:
+                self._lock.release()
+
+    def _run(self) -> TrainResult:
         t = self.train
         if self.hw.is_main and self.run_dir is not None:
             self.tracker = Tracker(self.run_dir, tensorboard=t.tensorboard, wandb=t.wandb,
                                    project=t.wandb_project, config=self.hparams,
                                    resume_step=self.step)
         if self.tracker is not None and self.show_progress:
-            console.print(f"run folder: [bold]{self.run_dir}[/] (step {self.step}/{t.steps}, "
-                          f"{self.hw.device.type}, {self.precision}, {self.hw.world} process(es))",
-                          highlight=False)
+            self._say(f"run folder: {self.run_dir} (step {self.step}/{t.steps}, "
+                      f"{self.hw.device.type}, {self.precision}, {self.hw.world} process(es))")
         old = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         progress = TrainProgress(t.steps, self.step, self.show_progress and self.hw.is_main)
         images_per_step = t.batch_size * self.method.batches_per_step * self.hw.world
@@ -274,10 +334,13 @@ class Trainer:
         out_of_time = False
         try:
             while self.step < t.steps and not out_of_time:
-                started = clock()
+                started, before = clock(), self.step
                 logs = self.train_step()
                 self.train_seconds += clock() - started
                 out_of_time = self.hw.any_rank(self.train_seconds >= budget)
+                if self.step <= before:  # rolled back: that checkpoint's step is done
+                    last_step = self.step
+                    continue
                 if self._due(t.log_every) or self.step == t.steps or out_of_time:
                     now = time.perf_counter()
                     scalars = {k: float(v) for k, v in logs.items()}
@@ -310,8 +373,7 @@ class Trainer:
             if not interrupted:
                 self.write_samples("final")
                 if out_of_time:
-                    console.print(f"time budget of {t.max_minutes} min reached at step "
-                                  f"{self.step}", highlight=False)
+                    self._say(f"time budget of {t.max_minutes} min reached at step {self.step}")
             self.tracker.close()  # type: ignore[union-attr]
             plot_losses(read_metrics(self.run_dir / METRICS), self.run_dir / "loss_curve.png",
                         title=self.run_dir.name)
@@ -319,22 +381,3 @@ class Trainer:
             self._check_ranks_agree()
         self.hw.barrier()
         return TrainResult(self.run_dir if self.hw.is_main else None, self.step, interrupted)
-
-
-def load_weights(method: Method, ema: EMA | None, tensors: dict[str, Tensor], path: Path) -> None:
-    """Load `nets.*` (and `ema.*`) tensors strictly; a mismatch is a CheckpointError."""
-    nets, averaged = split_weights(tensors)
-    groups: list[tuple[str, torch.nn.Module, dict[str, Tensor]]] = [("nets.", method.nets, nets)]
-    if ema is not None:
-        groups.append(("ema.", ema.nets, averaged))
-    for prefix, module, part in groups:
-        if prefix == "ema." and not part:
-            ema.nets.load_state_dict({k: v for k, v in method.nets.state_dict().items()  # type: ignore[union-attr]
-                                      if k.split(".")[0] in ema.nets}, strict=True)
-            continue
-        try:
-            module.load_state_dict(part, strict=True)
-        except RuntimeError as err:
-            first = str(err).split("\n\t")[1] if "\n\t" in str(err) else str(err)[:200]
-            raise CheckpointError(f"checkpoint {path} does not fit this model ({first.strip()}): "
-                                  "use the config the run was trained with") from None

@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 
 from genlab.config import apply_overrides, read_yaml
+from genlab.engine.checkpoint import list_checkpoints
 from genlab.engine.hardware import Hardware, resolve_device, resolve_precision
 from genlab.engine.progress import console
 from genlab.engine.trainer import Evaluator, Trainer, TrainResult
@@ -33,11 +34,16 @@ def build_trainer(cfg: RunConfig, *, resume: Path | None = None,
     info = DataInfo(channels=data.channels, image_size=data.image_size,
                     num_classes=data.num_classes if data.labels is not None else 0,
                     class_names=list(data.class_names))
-    pretrained = resolve_pretrained(cfg, show_progress and hw.is_main) if resume is None else {}
+    # a run stopped before its first checkpoint resumes from step 0, built like a new one
+    fresh = resume is None or not list_checkpoints(Path(resume) / "checkpoints")
+    if resume is not None and fresh and show_progress and hw.is_main:
+        console.print(f"{resume} has no checkpoint yet: training it from step 0",
+                      highlight=False, markup=False, soft_wrap=True)
+    pretrained = resolve_pretrained(cfg, show_progress and hw.is_main) if fresh else {}
     torch.manual_seed(cfg.seed)  # same initial weights on every rank
     method = build_method(cfg.method, info).to(hw.device)
     load_pretrained(method, pretrained)
-    if resume is None:
+    if fresh:
         method.load_initial_weights()
     report = init_from_run(method, init_from) if init_from else None
     trainer = Trainer(method, data, cfg.train, seed=cfg.seed, name=cfg.name or "run", hw=hw,
@@ -47,7 +53,7 @@ def build_trainer(cfg: RunConfig, *, resume: Path | None = None,
     if report is not None and trainer.run_dir is not None:
         report.write(trainer.run_dir / "init_from.json")
         if show_progress:
-            console.print(report.summary(), highlight=False)
+            console.print(report.summary(), highlight=False, markup=False, soft_wrap=True)
     return trainer
 
 
