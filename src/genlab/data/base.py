@@ -7,14 +7,13 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
+# DataWarning lives beside DataError (images, below data, gives it too); loaders import it here.
+from genlab.errors import DataWarning as DataWarning
+
 # Resize in chunks so a 60k-image set never needs a full float copy in memory.
 _RESIZE_CHUNK = 2048
 # Captions of labelled images that come without any (CLIP's own zero-shot prompt style).
 DEFAULT_CAPTION_TEMPLATE = "a photo of a {class}"
-
-
-class DataWarning(UserWarning):
-    """Something in a dataset was skipped or ignored, but loading went on."""
 
 
 @dataclass

@@ -7,8 +7,11 @@ Layout rules:
   files lying directly in the split folder are ignored with a warning; otherwise the set
   is unlabelled.
 - Images are centre-cropped to a square and resized; RGB unless every image is grayscale.
-- Unreadable files are skipped and reported in one DataWarning. Hidden files and
-  `captions.jsonl` are not images and are not counted.
+  Modes and bit depths are converted by `genlab.images.to_rgb_or_grey`'s rule (16-bit scaled,
+  alpha composited on white...), the same as every other image a user hands in.
+- Unreadable files are skipped; they, the images converted and the tiny images upscaled are
+  reported in one DataWarning for the folder. Hidden files and `captions.jsonl` are not images
+  and are not counted.
 - `captions.jsonl` (lines `{"file": "relative/path.png", "caption": "..."}`, paths relative
   to the folder holding the jsonl, at PATH or in the split folder) attaches captions;
   images without a line get "" so the captions list always matches the images. Broken lines
@@ -21,16 +24,14 @@ import json
 import warnings
 from pathlib import Path
 
-import numpy as np
 import torch
-from PIL import Image
 
-from genlab.data.base import DataWarning, ImageData, resize_images
+from genlab.data.base import DataWarning, ImageData, centre_crop_square, resize_images
 from genlab.errors import DataError
+from genlab.images import conversion_summary, open_image, to_rgb_or_grey
 
 DEFAULT_SIZE = 32
 CAPTIONS_FILE = "captions.jsonl"
-_GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"}
 
 
 def _files(folder: Path) -> list[Path]:
@@ -79,23 +80,31 @@ def _attach_captions(top: Path, folder: Path, paths: list[Path]) -> list[str] | 
     return captions
 
 
-def _decode(path: Path, size: int) -> tuple[torch.Tensor, bool] | None:
-    """Decoded, centre-cropped image as uint8 [C, size, size] and whether it is grayscale;
-    None when the file is not a readable image."""
+def _decode(path: Path, size: int) -> tuple[torch.Tensor, list[str]] | None:
+    """Decoded, centre-cropped image as uint8 [1 or 3, size, size] (grey modes stay grey) and
+    the notes of its conversion; None when the file is not a readable image."""
     try:
-        with Image.open(path) as image:
-            image.draft(None, (2 * size, 2 * size))  # JPEG: decode big photos at reduced scale
-            gray = image.mode in _GRAY_MODES
-            image = image.convert("L" if gray else "RGB")
-            w, h = image.size
-            side = min(w, h)
-            left, top = (w - side) // 2, (h - side) // 2
-            array = np.asarray(image.crop((left, top, left + side, top + side)))
-    except Exception:  # PIL plugins raise many types for truncated or malformed files
+        # draft: JPEGs decode big photos at a reduced scale
+        array, notes = to_rgb_or_grey(open_image(path, draft=2 * size), size=size)
+    except DataError:
         return None
-    tensor = torch.from_numpy(array.copy())
-    tensor = tensor[None] if gray else tensor.permute(2, 0, 1)
-    return resize_images(tensor[None], size)[0], gray
+    tensor = torch.from_numpy(array)
+    tensor = tensor[None] if tensor.dim() == 2 else tensor.permute(2, 0, 1)
+    return resize_images(centre_crop_square(tensor)[None], size)[0], notes
+
+
+def _warn_about_images(folder: Path, total: int, skipped: list[Path],
+                       notes: list[list[str]]) -> None:
+    """One DataWarning for the whole folder: the files skipped and the images converted."""
+    problems = []
+    if skipped:
+        problems.append(f"skipped {len(skipped)} of {total} files that are not readable images "
+                        f"(e.g. {skipped[0].relative_to(folder)})")
+    converted = conversion_summary(notes)
+    if converted:
+        problems.append(converted)
+    if problems:
+        warnings.warn(f"images in {folder}: {'; '.join(problems)}", DataWarning, stacklevel=5)
 
 
 def load_folder(path: str, *, split: str = "train", image_size: int | None = None) -> ImageData:
@@ -120,7 +129,7 @@ def load_folder(path: str, *, split: str = "train", image_size: int | None = Non
     else:
         groups = [(-1, _files(folder))]
 
-    images, labels, gray, paths, skipped = [], [], [], [], []
+    images, labels, notes, paths, skipped = [], [], [], [], []
     for label, files in groups:
         for file in files:
             decoded = _decode(file, size)
@@ -128,18 +137,16 @@ def load_folder(path: str, *, split: str = "train", image_size: int | None = Non
                 skipped.append(file)
                 continue
             images.append(decoded[0])
-            gray.append(decoded[1])
+            notes.append(decoded[1])
             labels.append(label)
             paths.append(file)
     total = sum(len(files) for _, files in groups)
     if not images:
         raise DataError(f"no readable images among {total} files in {folder}: "
                         "pass folder:PATH pointing at PNG/JPEG images")
-    if skipped:
-        warnings.warn(f"skipped {len(skipped)} of {total} files in {folder} that are not readable "
-                      f"images (e.g. {skipped[0].relative_to(folder)})", DataWarning, stacklevel=4)
+    _warn_about_images(folder, total, skipped, notes)
 
-    if not all(gray):  # mixed set: promote grayscale images to RGB, as PIL's L->RGB does
+    if any(im.shape[0] == 3 for im in images):  # mixed set: grey images to RGB, as PIL's L->RGB
         images = [im.expand(3, -1, -1) for im in images]
     captions = _attach_captions(top, folder, paths)
     return ImageData(

@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
-from genlab.config import Section, apply_overrides, read_yaml, resolve_config_path
+from genlab.config import Section, apply_overrides, printable, read_yaml, resolve_config_path
 from genlab.data.config import DataConfig
 from genlab.engine.config import TrainConfig
 from genlab.errors import ConfigError
@@ -48,7 +48,8 @@ def _describe(err: ValidationError) -> str:
     got = first.get("input")
     got_text = f" (got {got!r})" if not isinstance(got, dict) else ""
     more = f"; and {len(err.errors()) - 1} more problem(s)" if len(err.errors()) > 1 else ""
-    return f"config key {loc!r}: {first['msg']}{got_text}{more}"
+    # pydantic quotes some inputs raw (a union's tag): a line break there must not split the line
+    return f"config key {loc!r}: {printable(first['msg'])}{got_text}{more}"
 
 
 def validate_config(raw: dict[str, Any]) -> RunConfig:
