@@ -232,21 +232,23 @@ def test_a_second_resume_of_a_run_in_training_is_refused(tmp_path, capsys):
     assert steps == sorted(set(steps))  # one writer: no duplicate or out-of-order step
 
 
-@pytest.mark.slow
-def test_a_second_ctrl_c_says_where_the_run_resumes_and_it_does(tmp_path):
-    items = tiny(tmp_path, "data.name=shapes", "train.steps=100000", "train.ckpt_every=0",
-                 "train.sample_every=0", "train.tensorboard=false", "name=twice")
-    proc = _train_process(tmp_path, str(DCGAN), *sum((["--set", s] for s in items), []))
-    run = tmp_path / "runs" / "twice"
-    _wait_for_steps(run, proc, 2)
-    proc.send_signal(signal.SIGINT)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130 and "Traceback" not in err, err
-    assert "without saving" in err and f"genlab train --resume {run}" in " ".join(err.split())
+def test_a_second_ctrl_c_says_where_the_run_resumes_and_it_does(tmp_path, capsys):
+    trainer = build_trainer(_cfg(tmp_path, "train.ckpt_every=0", name="twice"),
+                            show_progress=False)
+    trainer.train_step()
+    trainer.train_step()
+    trainer._on_signal(signal.SIGINT, None)  # the first: stop after this step, saving first
+    with pytest.raises(KeyboardInterrupt):
+        trainer._on_signal(signal.SIGINT, None)  # the second: now, without saving
+    err = " ".join(capsys.readouterr().err.split())
+    run = trainer.run_dir
+    assert (f"aborted at step 2 without saving; no checkpoint was written yet: genlab train "
+            f"--resume {run} starts it again from step 0") in err
+    trainer._lock.release()  # the process would have exited
     result = genlab.train(resume_config(run, None, ["train.steps=3"]), resume=run,
                           show_progress=False)
-    assert result.step == 3  # resumable: from its checkpoint, or from step 0 if none was written
+    assert result.step == 3  # a run with no checkpoint resumes from step 0
+    assert [r["step"] for r in _strict_json_lines(run / "metrics.jsonl")] == [1, 2, 3]
 
 
 # --- smaller ones -----------------------------------------------------------------------------

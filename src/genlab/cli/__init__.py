@@ -45,6 +45,9 @@ def main(argv: list[str] | None = None) -> None:
         if exc.errno not in _FILE_ERRNOS and not exc.filename:
             raise
         where = f" ({exc.filename})" if exc.filename else ""
+        if exc.errno in (errno.EISDIR, errno.ENOTDIR, errno.EEXIST):
+            _fail(f"{exc.strerror or exc}{where}: a file or folder is in the way; pass "
+                  "another path or move it")
         _fail(f"{exc.strerror or exc}{where}: free space or fix the folder's permissions and "
               "run again (checkpoints already written are intact)")
     except Exception as exc:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from genlab.cli.common import ClipModelOpt, SeedOpt, SetOpt, out
+from genlab.cli.common import ClipModelOpt, SeedOpt, SetOpt, say
 from genlab.errors import ConfigError
 from genlab.generate.defaults import CLIP_GUIDE_SCALE
 
@@ -52,7 +52,7 @@ def bench_gan_cmd(
     page = bench_gan(data=data, minutes=minutes, seeds=seeds, n=n, methods=chosen, runs=runs,
                      out=out_dir, overrides=list(set_ or []), workers=workers, clock=clock,
                      page_only=page_only)
-    out.print(f"wrote {page}", highlight=False)
+    say(f"wrote {page}")
 
 
 @bench_app.command("diffusion")
@@ -84,7 +84,7 @@ def bench_diffusion_cmd(
     page = bench_diffusion(data=data, minutes=minutes, n=n, config=config, full_steps=ddpm_steps,
                            fast_steps=fast, cfg_scales=scales, runs=runs, out=out_dir,
                            overrides=list(set_ or []))
-    out.print(f"wrote {page}", highlight=False)
+    say(f"wrote {page}")
 
 
 @bench_app.command("text2img")
@@ -131,4 +131,4 @@ def bench_text2img_cmd(
                           vqgan_init=vqgan_init, init_weight=init_weight,
                           guide_scale=guide_scale, cfg=cfg, clip_model=clip_model,
                           device=device, out=out_dir)
-    out.print(f"wrote {page}", highlight=False)
+    say(f"wrote {page}")

@@ -11,12 +11,20 @@ from rich.console import Console
 out = Console()
 err = Console(stderr=True)
 
+
+def say(text: str) -> None:
+    """Print a line as it is: user text (paths, run names, prompts) can hold brackets that rich
+    would take for markup and drop (`runs/x[red]` printed as `runs/x`), and a path broken over
+    two lines cannot be pasted back."""
+    out.print(text, highlight=False, markup=False, soft_wrap=True)
+
 SetOpt = Annotated[list[str] | None, typer.Option(
     "--set", "-s", help="override a config key: --set train.steps=500 (repeatable)")]
 SeedOpt = Annotated[int, typer.Option(help="random seed: same seed, same result")]
 # diffusion sampling (None: the run's own defaults)
 SamplerOpt = Annotated[str | None, typer.Option(help="diffusion sampler: ddpm, ddim or dpm")]
-StepsOpt = Annotated[int | None, typer.Option("--steps", help="diffusion sampling steps")]
+StepsOpt = Annotated[int | None, typer.Option("--steps", help="diffusion sampling steps (at "
+                                               "most the model's training timesteps)")]
 EtaOpt = Annotated[float | None, typer.Option(help="DDIM eta (0: deterministic)")]
 CfgOpt = Annotated[float | None, typer.Option("--cfg", help="classifier-free guidance scale")]
 GuideOpt = Annotated[str | None, typer.Option(help="loss guidance, e.g. judge:CLASS")]

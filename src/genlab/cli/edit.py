@@ -7,15 +7,23 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from genlab.cli.common import CfgOpt, EtaOpt, LabelOpt, SamplerOpt, SeedOpt, StepsOpt, out
+from genlab.cli.common import CfgOpt, EtaOpt, LabelOpt, SamplerOpt, SeedOpt, StepsOpt, say
 from genlab.errors import ConfigError
+from genlab.generate.paths import (
+    GRID_MAX,
+    check_folder_out,
+    check_grid_count,
+    check_image_file,
+    check_png_out,
+)
 
 if TYPE_CHECKING:
     from torch import Tensor
 
     from genlab.runs.load import LoadedRun
 
-NOpt = Annotated[int, typer.Option(help="versions to make (a grid when more than one)")]
+NOpt = Annotated[int, typer.Option(help="versions to make (a grid when more than one, up to "
+                                    f"{GRID_MAX})")]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="PNG to write")]
 
 
@@ -30,6 +38,15 @@ def _save(images: Tensor, path: Path) -> Path:
     if len(images) == 1:
         return save_image(images[0], path)
     return save_grid(images, path, nrow=min(8, len(images)))
+
+
+def _check_versions(n: int, out_path: Path | None) -> None:
+    """--n and --out of img2img and inpaint, before any work: n versions make one grid PNG."""
+    if n < 1:
+        raise ConfigError("--n must be at least 1")
+    check_grid_count(n, f"--n {n}")
+    if out_path is not None:
+        check_png_out(out_path)
 
 
 def _load(run: Path) -> LoadedRun:
@@ -52,15 +69,15 @@ def img2img(
     from genlab.generate.guidance import sampling_options
     from genlab.images import read_image
 
-    if n < 1:
-        raise ConfigError("--n must be at least 1")
+    _check_versions(n, out_path)
+    check_image_file(init, "--init")
     loaded = _load(run)
     options = sampling_options(loaded, sampler=sampler, steps=steps, eta=eta, cfg=cfg)
-    image = read_image(init, loaded.info.channels)
+    image = read_image(init, loaded.info.channels, size=loaded.info.image_size)
     result = run_img2img(loaded, image, strength=strength, n=n, seed=seed, label=label,
                          options=options)
     path = _save(result, out_path or init.with_name(f"{init.stem}-img2img.png"))
-    out.print(f"wrote {path}", highlight=False)
+    say(f"wrote {path}")
 
 
 def inpaint(
@@ -79,18 +96,18 @@ def inpaint(
     from genlab.generate.guidance import sampling_options
     from genlab.images import read_image
 
-    if n < 1:
-        raise ConfigError("--n must be at least 1")
+    _check_versions(n, out_path)
+    check_image_file(image, "--image")
+    check_image_file(mask, "--mask")
     loaded = _load(run)
     options = sampling_options(loaded, cfg=cfg)
-    picture = read_image(image, loaded.info.channels)
-    regen = read_image(mask, 1)[0] > 127
+    picture = read_image(image, loaded.info.channels, size=loaded.info.image_size)
+    regen = read_image(mask, 1, size=loaded.info.image_size)[0] > 127
     result = run_inpaint(loaded, picture, regen, steps=steps, jumps=jumps,
                          jump_length=jump_length, n=n, seed=seed, label=label,
                          options=options)
     path = _save(result, out_path or image.with_name(f"{image.stem}-inpainted.png"))
-    out.print(f"wrote {path} ({int(regen.sum())} of {regen.numel()} pixels regenerated)",
-              highlight=False)
+    say(f"wrote {path} ({int(regen.sum())} of {regen.numel()} pixels regenerated)")
 
 
 def reconstruct(
@@ -105,7 +122,7 @@ def reconstruct(
     if n < 1:
         raise ConfigError("--n must be at least 1")
     path = reconstruction_grid(run, n=n, seed=seed, out=out_path)
-    out.print(f"wrote {path}", highlight=False)
+    say(f"wrote {path}")
 
 
 def export(
@@ -115,6 +132,6 @@ def export(
     """Save a DDPM run as a diffusers pipeline folder (DDPMPipeline.from_pretrained loads it)."""
     from genlab.runs.load import export_diffusers
 
+    check_folder_out(out_dir, writes="the pipeline's unet/ and scheduler/")
     path = export_diffusers(_load(run), out_dir)
-    out.print(f"wrote {path} (load with DDPMPipeline.from_pretrained or --unet {path})",
-              highlight=False)
+    say(f"wrote {path} (load with DDPMPipeline.from_pretrained or --unet {path})")

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from genlab.cli.common import (
     CfgOpt,
@@ -18,6 +19,7 @@ from genlab.cli.common import (
     SetOpt,
     StepsOpt,
     out,
+    say,
 )
 from genlab.errors import ConfigError
 
@@ -47,9 +49,12 @@ def evaluate(
 ) -> None:
     """Evaluate a run: FID, KID, IS, precision/recall, coverage, classes; with the floor."""
     from genlab.evaluation.run import evaluate_run
+    from genlab.generate.paths import check_folder_out
 
     if n < 10:
         raise ConfigError("--n must be at least 10")
+    if out_dir is not None:
+        check_folder_out(out_dir, writes="eval.json, report.md and samples.png")
     results, report = evaluate_run(run, n=n, checkpoint=checkpoint, features=features,
                                    inception_weights=inception_weights, seed=seed,
                                    ema=not no_ema, out_dir=out_dir,
@@ -57,8 +62,8 @@ def evaluate(
                                                  guide=guide, guide_scale=guide_scale))
     shown = {k: results[k] for k in ("fid", "kid", "is", "precision", "recall", "coverage",
                                      "classes_covered", "cond_acc") if k in results}
-    out.print(" ".join(f"{k}={v:.4g}" for k, v in shown.items()), highlight=False)
-    out.print(f"wrote {report} ({results['seconds']:.1f} s)", highlight=False)
+    say(" ".join(f"{k}={v:.4g}" for k, v in shown.items()))
+    say(f"wrote {report} ({results['seconds']:.1f} s)")
 
 
 def clip_eval(
@@ -81,9 +86,9 @@ def clip_eval(
             table.add_row(key, f"{results[key]:.4f}")
     for key in ("prompts", "classes", "captions", "n", "step"):
         if key in results:
-            table.add_row(key, str(results[key]))
+            table.add_row(key, Text(str(results[key])))  # prompts are text, not markup
     out.print(table)
-    out.print(f"wrote {path} ({results['seconds']:.1f} s)", highlight=False)
+    say(f"wrote {path} ({results['seconds']:.1f} s)")
 
 
 judge_app = typer.Typer(no_args_is_help=True, help="Judges: classifiers genlab trains on real "
@@ -103,5 +108,5 @@ def judge_train(
 
     cfg = load_config(None, [f"data.name={data}", *(set_ or [])])
     judge = train_judge(cfg.data, seed=seed, epochs=epochs)
-    out.print(f"judge for {data} at {judge.image_size}px: test accuracy "
-              f"{judge.test_accuracy:.4f}; saved in {judge.path}", highlight=False)
+    say(f"judge for {data} at {judge.image_size}px: test accuracy "
+        f"{judge.test_accuracy:.4f}; saved in {judge.path}")

@@ -8,8 +8,9 @@ from typing import Annotated
 import typer
 from pydantic import BaseModel
 from rich.table import Table
+from rich.text import Text
 
-from genlab.cli.common import SetOpt, out
+from genlab.cli.common import SetOpt, out, say
 
 
 def register(app: typer.Typer) -> None:
@@ -27,7 +28,7 @@ def datasets(
 
     table = Table("dataset", "available", "where / how to get it")
     for row in dataset_status(root):
-        table.add_row(row.name, "yes" if row.available else "no", row.detail)
+        table.add_row(row.name, "yes" if row.available else "no", Text(row.detail))  # paths
     out.print(table)
 
 
@@ -40,17 +41,19 @@ def info(run: Annotated[Path, typer.Argument(help="run folder")]) -> None:
     run_dir, cfg, data, meta = read_run(run)
     ckpts = list_checkpoints(run_dir / "checkpoints")
     records = read_metrics(run_dir / METRICS)
-    out.print(f"[bold]{run_dir}[/]  genlab {meta.get('genlab_version')}  method "
-              f"{cfg.method.name} ({getattr(cfg.method, 'arch', '')}, "
-              f"{getattr(cfg.method, 'loss', '')})", highlight=False)
-    out.print(f"data: {cfg.data.name} {data.channels}x{data.image_size}x{data.image_size}, "
-              f"{data.num_classes} classes", highlight=False)
+    # Text, not markup: a folder named "x[red]" is shown as it is
+    out.print(Text.assemble((str(run_dir), "bold"), f"  genlab {meta.get('genlab_version')}  "
+                            f"method {cfg.method.name} ({getattr(cfg.method, 'arch', '')}, "
+                            f"{getattr(cfg.method, 'loss', '')})"),
+              highlight=False, soft_wrap=True)
+    say(f"data: {cfg.data.name} {data.channels}x{data.image_size}x{data.image_size}, "
+        f"{data.num_classes} classes")
     steps = ", ".join(str(checkpoint_step(p)) for p in ckpts) or "none"
-    out.print(f"checkpoints at steps: {steps} (of {cfg.train.steps})", highlight=False)
+    say(f"checkpoints at steps: {steps} (of {cfg.train.steps})")
     if records:
         last = {k: v for k, v in records[-1].items() if k != "time"}
-        out.print("last log: " + " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                                          for k, v in last.items()), highlight=False)
+        say("last log: " + " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                                    for k, v in last.items()))
 
 
 def show_config(
@@ -69,9 +72,10 @@ def show_config(
         return
     if keys:  # the keys of the config's method (--set method.name=ddpm shows another's)
         for key, desc in _describe_fields(load_config(config, list(set_ or []))):
-            out.print(f"[bold]{key}[/]: {desc}", highlight=False)
+            # Text, not markup: a description may say "pip install genlab[wandb]"
+            out.print(Text.assemble((key, "bold"), f": {desc}"), highlight=False)
         return
-    out.print(dump_config(load_config(config, list(set_ or []))), highlight=False)
+    say(dump_config(load_config(config, list(set_ or []))))
 
 
 def _describe_fields(model: BaseModel, prefix: str = "") -> list[tuple[str, str]]:
@@ -91,7 +95,7 @@ def _list_presets() -> None:
     from genlab.config import PRESETS, preset_names
     from genlab.runs.config import load_config
 
-    table = Table("preset", "method", "data", "steps", title=f"presets (in {PRESETS})")
+    table = Table("preset", "method", "data", "steps", title=Text(f"presets (in {PRESETS})"))
     for name in preset_names():
         cfg = load_config(name)
         table.add_row(name, cfg.method.name, cfg.data.name, str(cfg.train.steps))

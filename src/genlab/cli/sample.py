@@ -17,9 +17,10 @@ from genlab.cli.common import (
     SamplerOpt,
     SeedOpt,
     StepsOpt,
-    out,
+    say,
 )
 from genlab.errors import ConfigError
+from genlab.generate.paths import GRID_MAX, N_MAX
 
 
 def register(app: typer.Typer) -> None:
@@ -29,13 +30,17 @@ def register(app: typer.Typer) -> None:
 
 def sample(
     run: Annotated[Path | None, typer.Argument(help="run folder")] = None,
-    n: Annotated[int, typer.Option(help="number of images")] = 64,
+    n: Annotated[int, typer.Option(help=f"number of images, 1..{N_MAX:,} (a grid PNG holds up "
+                                   f"to {GRID_MAX}; more go to a folder or an .npz)")] = 64,
     seed: SeedOpt = 0,
     truncation: Annotated[float, typer.Option(help="truncation psi in (0, 1]")] = 1.0,
     label: Annotated[str | None, typer.Option(help="class index or name (conditional "
                                               "models)")] = None,
     checkpoint: Annotated[str, typer.Option(help="last or a step number")] = "last",
-    out_path: Annotated[Path | None, typer.Option("--out", help="PNG to write")] = None,
+    out_path: Annotated[str | None, typer.Option(
+        "--out", help=f"NAME.png: a grid of up to {GRID_MAX} images; NAME.npz: uint8 NCHW "
+        "'images' (and 'labels' of conditional models); FOLDER/ or an empty folder: one PNG per "
+        "image, named by index. Default: RUN/samples/sample-seedSEED.png")] = None,
     no_ema: Annotated[bool, typer.Option("--no-ema", help="use the live, not averaged, "
                                          "weights")] = False,
     unet: Annotated[Path | None, typer.Option(help="a diffusers UNet2DModel folder to sample "
@@ -46,24 +51,25 @@ def sample(
     prompt: Annotated[str | None, typer.Option(help="caption of every image (text-ldm runs; "
                                                "default: the run's grid prompts)")] = None,
 ) -> None:
-    """Write a grid of samples from a trained run (or a diffusers UNet folder)."""
+    """Write samples of a trained run (or a diffusers UNet folder): a grid, a folder of PNGs
+    or an .npz."""
     from genlab.generate.clip_models import load_clip
     from genlab.generate.guidance import sampling_options
-    from genlab.generate.sample import sample_grid
+    from genlab.generate.paths import check_sample_out
+    from genlab.generate.sample import save_samples
     from genlab.runs.load import load_run, load_unet_folder
 
-    if n < 1:
-        raise ConfigError("--n must be at least 1")
     if (run is None) == (unet is None):
         raise ConfigError("pass a run folder or --unet FOLDER (one of them)")
+    target = out_path or (run / "samples" if run else Path(".")) / f"sample-seed{seed}.png"
+    kind = check_sample_out(target, n)[1]  # before the slow part
     loaded = load_run(run, checkpoint, ema=not no_ema) if run else load_unet_folder(unet)
     clip_net = load_clip(clip, model=clip_model, device=loaded.device) if clip else None
     options = sampling_options(loaded, sampler=sampler, steps=steps, eta=eta, cfg=cfg,
                                guide=guide, guide_scale=guide_scale, clip=clip_net, prompt=prompt)
-    path = out_path or (loaded.path / "samples" if run else Path(".")) / f"sample-seed{seed}.png"
-    sample_grid(loaded, path, n=n, seed=seed, label=label, truncation=truncation,
-                options=options)
-    out.print(f"wrote {path}", highlight=False)
+    path = save_samples(loaded, target, n=n, seed=seed, label=label, truncation=truncation,
+                        options=options)
+    say(f"wrote {path}" if kind == "grid" else f"wrote {n} images to {path}")
 
 
 def interpolate(
@@ -75,15 +81,14 @@ def interpolate(
     out_dir: Annotated[Path | None, typer.Option("--out", help="folder to write to")] = None,
 ) -> None:
     """Write a grid and a GIF that walk between random latents (and classes)."""
+    from genlab.generate.interpolate import check_interpolation
     from genlab.generate.interpolate import interpolate as run_interpolation
     from genlab.runs.load import load_run
 
-    if steps < 2 or rows < 1:
-        raise ConfigError("--steps must be at least 2 and --rows at least 1")
-    loaded = load_run(run)
-    png, gif = run_interpolation(loaded, out_dir or loaded.path / "samples", steps=steps,
-                                 rows=rows, seed=seed, spherical=slerp)
-    out.print(f"wrote {png} and {gif}", highlight=False)
+    folder = check_interpolation(out_dir or run / "samples", steps=steps, rows=rows)
+    png, gif = run_interpolation(load_run(run), folder, steps=steps, rows=rows, seed=seed,
+                                 spherical=slerp)
+    say(f"wrote {png} and {gif}")
 
 
 def control(
@@ -104,5 +109,5 @@ def control(
         raise ConfigError("--steps and --n must be >= 1, --restarts >= 0 and --lr > 0")
     result, path = control_run(run, target, steps=steps, n=n, lr=lr, restarts=restarts,
                                seed=seed, out=out_path)
-    out.print(f"judge's mean probability of the target: {result.prob_before:.3f} before, "
-              f"{result.prob_after:.3f} after; wrote {path}", highlight=False)
+    say(f"judge's mean probability of the target: {result.prob_before:.3f} before, "
+        f"{result.prob_after:.3f} after; wrote {path}")

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from genlab.cli.common import SeedOpt, out
+from genlab.cli.common import SeedOpt, say
 
 
 def register(app: typer.Typer) -> None:
@@ -51,6 +51,7 @@ def text2img(
     from genlab.engine.progress import TrainProgress
     from genlab.errors import ConfigError
     from genlab.generate.clip_models import load_clip
+    from genlab.generate.paths import check_image_file, check_png_out
     from genlab.generate.text2img import (
         CANVASES,
         blank_canvas,
@@ -68,9 +69,9 @@ def text2img(
     prompts = parse_prompts(prompt)  # before loading models: a typo fails at once
     if init_weight < 0:
         raise ConfigError(f"--init-weight must be >= 0, got {init_weight}")
-    if init is not None and init not in CANVASES and not Path(init).is_file():
-        raise ConfigError(f"--init {init}: no such image; pass an image file or one of "
-                          f"{', '.join(CANVASES)}")
+    if init is not None and init not in CANVASES:
+        check_image_file(init, "--init", alternatives=f" or one of {', '.join(CANVASES)}")
+    path = check_png_out(out_path or _default_out(prompt, seed))
     net = load_vqgan(vqgan, device)
     model = load_clip(clip, model=clip_model, device=device)
     init_image = None
@@ -89,11 +90,10 @@ def text2img(
                 step, logs if step % every == 0 or step == steps else None))
     finally:
         bar.close()
-    path = save_image(image, out_path or _default_out(prompt, seed))
+    save_image(image, path)
     gif = save_gif([grid_image(f[None], nrow=1, padding=0) for f in frames],
                    path.with_suffix(".gif"))
-    out.print(f"wrote {path} and {gif}", highlight=False)
+    say(f"wrote {path} and {gif}")
     for (text, weight), sim in zip(prompts, prompt_similarities(model, image, prompts),
                                    strict=True):
-        out.print(f"CLIP similarity {sim:.3f}  weight {weight:g}  {text}", highlight=False,
-                  markup=False)
+        say(f"CLIP similarity {sim:.3f}  weight {weight:g}  {text}")

@@ -8,8 +8,7 @@ from typing import Annotated
 
 import typer
 
-from genlab.cli.common import CfgOpt, ClipModelOpt, SeedOpt, out
-from genlab.errors import ConfigError, DataError
+from genlab.cli.common import CfgOpt, ClipModelOpt, SeedOpt, say
 from genlab.generate.defaults import CLIP_GUIDE_SCALE, EDIT_DILATE, EDIT_THRESHOLD
 
 
@@ -50,18 +49,17 @@ def edit(
 
     from genlab.generate.clip_models import load_clip
     from genlab.generate.guidance import sampling_options
+    from genlab.generate.paths import check_image_file, check_png_out
     from genlab.generate.text_edit import text_edit
     from genlab.images import read_image, save_image
     from genlab.runs.load import load_run
 
-    path = out_path or image.with_name(f"{image.stem}-edited.png")
-    if path.suffix.lower() != ".png":  # a lossy format would change the kept pixels
-        raise ConfigError(f"--out {path} must be a .png file")
-    if not image.is_file():
-        raise DataError(f"image {image} not found")
+    # PNG only: a lossy format would change the kept pixels
+    path = check_png_out(out_path or image.with_name(f"{image.stem}-edited.png"))
+    check_image_file(image, "IMAGE")
     run = load_run(diffusion)
     options = sampling_options(run, cfg=cfg)
-    picture = read_image(image, run.info.channels)
+    picture = read_image(image, run.info.channels, size=run.info.image_size)
     result = text_edit(run, load_clip(clip, model=clip_model, device=run.device), picture,
                        select=select, prompt=prompt, label=label, threshold=threshold,
                        dilate=dilate, patch=patch, stride=stride, guide_scale=guide_scale,
@@ -73,5 +71,5 @@ def edit(
     save_image(relevance, path.with_name(f"{path.stem}-relevance.png"))
     save_image(result.mask.to(torch.uint8)[None] * 255, path.with_name(f"{path.stem}-mask.png"))
     drawn = f"; drew class {result.label!r}" if result.label is not None and label is None else ""
-    out.print(f"wrote {path} ({int(result.mask.sum())} of {result.mask.numel()} pixels "
-              f"redrawn{drawn}; relevance map and mask beside it)", highlight=False)
+    say(f"wrote {path} ({int(result.mask.sum())} of {result.mask.numel()} pixels "
+        f"redrawn{drawn}; relevance map and mask beside it)")

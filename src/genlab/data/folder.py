@@ -9,13 +9,14 @@ Layout rules:
 - Images are centre-cropped to a square and resized; RGB unless every image is grayscale.
   Modes and bit depths are converted by `genlab.images.to_rgb_or_grey`'s rule (16-bit scaled,
   alpha composited on white...), the same as every other image a user hands in.
-- Unreadable files are skipped; they, the images converted and the tiny images upscaled are
-  reported in one DataWarning for the folder. Hidden files and `captions.jsonl` are not images
-  and are not counted.
+- Unreadable files are skipped. Hidden files and `captions.jsonl` are not images and are not
+  counted.
 - `captions.jsonl` (lines `{"file": "relative/path.png", "caption": "..."}`, paths relative
   to the folder holding the jsonl, at PATH or in the split folder) attaches captions;
   images without a line get "" so the captions list always matches the images. Broken lines
-  are skipped; broken lines and uncaptioned images are counted in one DataWarning.
+  are skipped.
+- One DataWarning per folder counts what was skipped, converted, upscaled from a tiny image
+  or left uncaptioned.
 """
 
 from __future__ import annotations
@@ -58,15 +59,16 @@ def _read_captions(folder: Path) -> tuple[dict[Path, str], list[str]]:
     return captions, broken
 
 
-def _attach_captions(top: Path, folder: Path, paths: list[Path]) -> list[str] | None:
-    """Captions for paths from captions.jsonl at PATH and in the split folder (None: no file)."""
+def _attach_captions(top: Path, folder: Path, paths: list[Path]) -> tuple[list[str] | None, str]:
+    """Captions for paths from captions.jsonl at PATH and in the split folder (None: no file),
+    and what was wrong with them ("" when nothing)."""
     captions_by_path, broken = _read_captions(top)
     if folder != top:
         more, more_broken = _read_captions(folder)
         captions_by_path.update(more)
         broken += more_broken
     if not captions_by_path and not broken:
-        return None
+        return None, ""
     captions = [captions_by_path.get(p.resolve(), "") for p in paths]
     missing = captions.count("")
     problems = []
@@ -75,9 +77,7 @@ def _attach_captions(top: Path, folder: Path, paths: list[Path]) -> list[str] | 
                         f"and \"caption\" (e.g. {broken[0]})")
     if missing:
         problems.append(f"{missing} of {len(paths)} images have no caption (given \"\")")
-    if problems:
-        warnings.warn(f"{CAPTIONS_FILE}: {'; '.join(problems)}", DataWarning, stacklevel=5)
-    return captions
+    return captions, f"{CAPTIONS_FILE}: {'; '.join(problems)}" if problems else ""
 
 
 def _decode(path: Path, size: int) -> tuple[torch.Tensor, list[str]] | None:
@@ -93,18 +93,20 @@ def _decode(path: Path, size: int) -> tuple[torch.Tensor, list[str]] | None:
     return resize_images(centre_crop_square(tensor)[None], size)[0], notes
 
 
-def _warn_about_images(folder: Path, total: int, skipped: list[Path],
-                       notes: list[list[str]]) -> None:
-    """One DataWarning for the whole folder: the files skipped and the images converted."""
+def _warn_once(folder: Path, total: int, skipped: list[Path], notes: list[list[str]],
+               captions_problem: str) -> None:
+    """One DataWarning for the whole folder: the files skipped, the images converted and
+    upscaled, and the captions that were broken or missing."""
     problems = []
     if skipped:
         problems.append(f"skipped {len(skipped)} of {total} files that are not readable images "
                         f"(e.g. {skipped[0].relative_to(folder)})")
-    converted = conversion_summary(notes)
-    if converted:
+    if converted := conversion_summary(notes):
         problems.append(converted)
-    if problems:
-        warnings.warn(f"images in {folder}: {'; '.join(problems)}", DataWarning, stacklevel=5)
+    message = f"images in {folder}: {'; '.join(problems)}" if problems else ""
+    message = "; ".join(part for part in (message, captions_problem) if part)
+    if message:
+        warnings.warn(message, DataWarning, stacklevel=4)
 
 
 def load_folder(path: str, *, split: str = "train", image_size: int | None = None) -> ImageData:
@@ -144,11 +146,11 @@ def load_folder(path: str, *, split: str = "train", image_size: int | None = Non
     if not images:
         raise DataError(f"no readable images among {total} files in {folder}: "
                         "pass folder:PATH pointing at PNG/JPEG images")
-    _warn_about_images(folder, total, skipped, notes)
 
     if any(im.shape[0] == 3 for im in images):  # mixed set: grey images to RGB, as PIL's L->RGB
         images = [im.expand(3, -1, -1) for im in images]
-    captions = _attach_captions(top, folder, paths)
+    captions, captions_problem = _attach_captions(top, folder, paths)
+    _warn_once(folder, total, skipped, notes, captions_problem)
     return ImageData(
         name=f"folder:{path}",
         images=torch.stack(images).contiguous(),

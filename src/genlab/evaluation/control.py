@@ -7,6 +7,7 @@ from pathlib import Path
 
 from genlab.errors import ConfigError
 from genlab.generate.control import Steered, steer
+from genlab.generate.paths import check_png_out
 from genlab.images import save_grid
 from genlab.methods.diffusion import DDPM
 from genlab.runs.load import load_run
@@ -17,6 +18,7 @@ def control_run(run: str | Path, target: str, *, steps: int = 100, n: int = 64,
                 out: Path | None = None) -> tuple[Steered, Path]:
     from genlab.metrics.judge import load_judge
 
+    out = check_png_out(out) if out is not None else None  # before the slow part
     loaded = load_run(run)
     if loaded.conditional:
         raise ConfigError(f"{loaded.path} is a conditional model: ask for a class with "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from genlab.errors import ConfigError
+from genlab.generate.paths import check_png_out
 from genlab.images import save_grid
 from genlab.runs.load import load_run
 
@@ -16,6 +17,7 @@ def reconstruction_grid(run: str | Path, *, n: int = 32, seed: int = 0,
 
     from genlab.images import to_float
 
+    out = check_png_out(out) if out is not None else None  # before the slow part
     loaded = load_run(run)
     if not hasattr(loaded.method, "reconstruct"):
         raise ConfigError(f"{loaded.path} is a {loaded.cfg.method.name} run: reconstructions "

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from genlab.errors import ConfigError
-from genlab.generate.guidance import as_float_image
+from genlab.generate.guidance import as_float_image, check_steps
 from genlab.images import to_uint8
 from genlab.methods.diffusion import DDPM
 from genlab.runs.load import LoadedRun
@@ -53,6 +53,14 @@ def img2img(run: LoadedRun, image: Tensor, *, strength: float, n: int = 1, seed:
     return to_uint8(out)
 
 
+def check_repaint(run: LoadedRun, *, steps: int, jumps: int, jump_length: int) -> None:
+    """RePaint's counts. diffusers accepts any jumps and jump length (a jump length of at least
+    --steps only means no resampling) but quietly caps steps at the training timesteps."""
+    if jumps < 1 or jump_length < 1:
+        raise ConfigError("--jumps and --jump-length must be at least 1")
+    check_steps(run, steps)
+
+
 def _mask_to_space(regen: Tensor, side: int) -> Tensor:
     """The regenerate-mask at the denoised space's resolution: a cell is regenerated if any of
     its pixels is."""
@@ -72,8 +80,7 @@ def inpaint(run: LoadedRun, image: Tensor, mask: Tensor, *, steps: int = 100, ju
     if mask.shape != image.shape[1:]:
         raise ConfigError(f"the mask is {tuple(mask.shape)} but the image is "
                           f"{tuple(image.shape[1:])}: they must be the same size")
-    if steps < 1 or jumps < 1 or jump_length < 1:
-        raise ConfigError("--steps, --jumps and --jump-length must be at least 1")
+    check_repaint(run, steps=steps, jumps=jumps, jump_length=jump_length)
     x = as_float_image(image, run).repeat(n, 1, 1, 1)
     gen = torch.Generator(device=run.device).manual_seed(seed)
     known = method.to_space(x)

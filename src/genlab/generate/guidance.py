@@ -89,8 +89,10 @@ def sampling_options(run: LoadedRun, *, sampler: str | None = None, steps: int |
         flags = ", ".join(f"--{k.replace('_', '-')}" for k in given)
         raise ConfigError(f"{flags} apply to diffusion runs; {run.path} is a "
                           f"{run.cfg.method.name} run")
-    if given.get("steps", 1) < 1 or given.get("eta", 0) < 0 or given.get("cfg", 0) < 0:
-        raise ConfigError("--steps must be >= 1, --eta and --cfg >= 0")
+    if given.get("eta", 0) < 0 or given.get("cfg", 0) < 0:
+        raise ConfigError("--eta and --cfg must be >= 0")
+    if "steps" in given:
+        check_steps(run, given["steps"])
     if "sampler" in given and given["sampler"] not in SAMPLERS:
         raise ConfigError(f"unknown sampler {given['sampler']!r}: use {', '.join(SAMPLERS)}")
     if isinstance(given.get("guide"), str):
@@ -98,6 +100,18 @@ def sampling_options(run: LoadedRun, *, sampler: str | None = None, steps: int |
             given.setdefault("guide_scale", CLIP_GUIDE_SCALE)
         given["guide"] = parse_guide(given["guide"], run, clip)
     return replace(defaults, **given)
+
+
+def check_steps(run: LoadedRun, steps: int) -> None:
+    """Sampling steps: 1 up to the timesteps the model was trained with. Past them DDPM and
+    DDIM schedulers raise, DPM-Solver repeats timesteps and runs past t = 0, and RePaint
+    quietly caps the count."""
+    limit = run.cfg.method.timesteps
+    if steps > limit:
+        raise ConfigError(f"--steps {steps} is more than the {limit} timesteps this model was "
+                          f"trained with: use 1..{limit}")
+    if steps < 1:
+        raise ConfigError(f"--steps must be at least 1 (and at most {limit}), got {steps}")
 
 
 def as_float_image(images: Tensor, run: LoadedRun) -> Tensor:

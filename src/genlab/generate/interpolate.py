@@ -7,6 +7,8 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from genlab.errors import ConfigError
+from genlab.generate.paths import check_folder_out, check_grid_count
 from genlab.images import grid_image, save_gif, save_grid
 from genlab.runs.load import LoadedRun
 
@@ -24,6 +26,15 @@ def slerp(a: Tensor, b: Tensor, t: Tensor, eps: float = 1e-7) -> Tensor:
     return torch.where(so.abs() < 1e-4, lerp(a, b, t), out)
 
 
+def check_interpolation(out_dir: str | Path, *, steps: int, rows: int) -> Path:
+    """The folder `interpolate` writes to and the grid it makes, checked before any work."""
+    if steps < 2 or rows < 1:
+        raise ConfigError("--steps must be at least 2 and --rows at least 1")
+    check_grid_count(steps * rows, f"--steps {steps} x --rows {rows}")
+    return check_folder_out(out_dir, writes="interpolation.png and interpolation.gif",
+                            suffixes=(".png", ".gif"))
+
+
 @torch.no_grad()
 def interpolate(run: LoadedRun, out_dir: str | Path, *, steps: int = 16, rows: int = 8,
                 seed: int = 0, spherical: bool = False) -> tuple[Path, Path]:
@@ -32,6 +43,7 @@ def interpolate(run: LoadedRun, out_dir: str | Path, *, steps: int = 16, rows: i
     For conditional models each row also moves between two classes through soft label vectors
     (methods that take soft labels; the others keep one class per row).
     """
+    out = check_interpolation(out_dir, steps=steps, rows=rows)
     method, device = run.method, run.device
     gen = torch.Generator(device=device).manual_seed(seed)
     z0, z1 = method.sample_latents(rows, gen), method.sample_latents(rows, gen)
@@ -52,7 +64,6 @@ def interpolate(run: LoadedRun, out_dir: str | Path, *, steps: int = 16, rows: i
     for i in range(steps):
         frames.append(method.decode(z[i], labels[i] if labels is not None else None))
     video = torch.stack(frames, dim=1)  # [rows, steps, C, H, W]
-    out = Path(out_dir)
     png = save_grid(video.flatten(0, 1), out / "interpolation.png", nrow=steps)
     pictures = [grid_image(f, nrow=min(rows, 8)) for f in frames]
     gif = save_gif(pictures + pictures[-2:0:-1], out / "interpolation.gif")  # there and back

@@ -1,51 +1,126 @@
-"""Sampling loaded runs: class-ordered grids and batches of images for evaluation."""
+"""Sampling loaded runs: class-ordered grids, large sets written batch by batch (a folder of
+PNGs or an .npz), and batches of images for evaluation."""
 
 from __future__ import annotations
 
+import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
-from genlab.images import class_rows, save_grid, to_uint8
+from genlab.files import atomic_path
+from genlab.generate.paths import N_MAX, check_grid_count, check_png_out, check_sample_out
+from genlab.images import class_rows, save_grid, save_image, to_uint8
 from genlab.methods.base import Method
 from genlab.runs.load import LoadedRun
 from genlab.sampling import truncate
+
+SAMPLE_BATCH = 256  # images decoded at once when writing: memory holds one batch, not the set
 
 
 def sample_grid(run: LoadedRun, path: str | Path, *, n: int = 64, seed: int = 0,
                 label: str | int | None = None, truncation: float = 1.0,
                 nrow: int | None = None, options: Any = None) -> Path:
-    """Write n samples as a grid PNG; a conditional model without a label gets a row per class.
-    `options`: a diffusion run's sampling options (`guidance.sampling_options`)."""
-    labels = None
-    if label is not None:
-        labels = torch.full((n,), run.label_index(label), dtype=torch.long)
-    elif run.conditional:
+    """Write n samples (at most GRID_MAX) as a grid PNG, decoded SAMPLE_BATCH at a time; a
+    conditional model without a label gets a row per class. `options`: a diffusion run's
+    sampling options (`guidance.sampling_options`)."""
+    path = check_png_out(path)
+    check_grid_count(n, f"--n {n}")
+    labels = _labels(run, label, n)
+    if labels is None and run.conditional:
         labels, per = class_rows(n, run.info.num_classes)
         nrow = nrow or per
-    images = run.sample(len(labels) if labels is not None else n, seed=seed, labels=labels,
-                        truncation=truncation, options=options)
+    count = len(labels) if labels is not None else n
+    images = torch.cat([batch for batch, _ in iter_images(
+        run.method, count, seed=seed, labels=labels, truncation=truncation,
+        batch_size=SAMPLE_BATCH, options=options)])
     return save_grid(images, path, nrow=nrow or 8)
 
 
-@torch.no_grad()
-def generate_images(method: Method, n: int, *, seed: int = 0, labels: Tensor | None = None,
-                    truncation: float = 1.0, batch_size: int = 500,
-                    options: Any = None) -> tuple[Tensor, Tensor | None]:
-    """n uint8 images from a method (already in sampling mode), in batches.
+def save_samples(run: LoadedRun, out: str | Path, *, n: int = 64, seed: int = 0,
+                 label: str | int | None = None, truncation: float = 1.0, options: Any = None,
+                 batch_size: int = SAMPLE_BATCH) -> Path:
+    """Write n samples to `out`: a grid (NAME.png), an .npz (uint8 NCHW `images`, and `labels`
+    for conditional models) or a folder of PNGs named by index (FOLDER/ or an existing empty
+    folder). The .npz and the folder are written batch by batch; the same seed and n give the
+    same files. A conditional model without a label draws every class in turn."""
+    path, kind = check_sample_out(out, n)
+    if kind == "grid":
+        return sample_grid(run, path, n=n, seed=seed, label=label, truncation=truncation,
+                           options=options)
+    labels = _labels(run, label, n)
+    batches = iter_images(run.method, n, seed=seed, labels=labels, truncation=truncation,
+                          batch_size=batch_size, options=options)
+    if kind == "npz":
+        return _write_npz(path, batches, n)
+    width = len(str(N_MAX - 1))
+    index = 0
+    for images, _ in batches:
+        for image in images:
+            save_image(image, path / f"{index:0{width}d}.png")
+            index += 1
+    return path
 
-    A conditional model without explicit labels gets every class equally often; the labels
-    used are returned so metrics can check them.
-    """
+
+def _labels(run: LoadedRun, label: str | int | None, n: int) -> Tensor | None:
+    if label is None:
+        return None
+    return torch.full((n,), run.label_index(label), dtype=torch.long)
+
+
+def _write_npz(path: Path, batches: Iterator[tuple[Tensor, Tensor | None]], n: int) -> Path:
+    """Stream uint8 batches into the `images` array of an .npz (np.load reads it), so memory
+    holds one batch: the .npy header goes first, with the shape known from the first batch."""
+    labels = []
+    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", allowZip64=True) as archive:
+        first = next(batches)
+        with archive.open(_entry("images.npy"), "w", force_zip64=True) as f:
+            np.lib.format.write_array_header_1_0(f, {
+                "descr": np.lib.format.dtype_to_descr(np.dtype(np.uint8)),
+                "fortran_order": False, "shape": (n, *first[0].shape[1:])})
+            for images, y in (first, *batches):
+                f.write(images.contiguous().numpy().tobytes())
+                if y is not None:
+                    labels.append(y.cpu())
+        if labels:
+            with archive.open(_entry("labels.npy"), "w") as f:
+                np.lib.format.write_array(f, torch.cat(labels).numpy())
+    return path
+
+
+def _entry(name: str) -> zipfile.ZipInfo:
+    """An archive entry with a fixed date, so the same images give the same file bytes."""
+    return zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+
+
+@torch.no_grad()
+def iter_images(method: Method, n: int, *, seed: int = 0, labels: Tensor | None = None,
+                truncation: float = 1.0, batch_size: int = 500,
+                options: Any = None) -> Iterator[tuple[Tensor, Tensor | None]]:
+    """n uint8 images from a method (already in sampling mode), a batch at a time, with the
+    labels of each batch. A conditional model without explicit labels gets every class in
+    turn; one generator seeded once draws every batch's latents."""
     if method.num_classes and labels is None:
         labels = torch.arange(n) % method.num_classes
     gen = torch.Generator(device=method.device).manual_seed(seed)
-    out = []
     for start in range(0, n, batch_size):
         m = min(batch_size, n - start)
         z = truncate(method.sample_latents(m, gen), truncation, method.truncatable, method.name)
-        y = labels[start:start + m].to(method.device) if labels is not None else None
-        out.append(to_uint8(method.decode(z, y, options)))
-    return torch.cat(out), labels
+        y = labels[start:start + m] if labels is not None else None
+        yield to_uint8(method.decode(z, y.to(method.device) if y is not None else None,
+                                     options)), y
+
+
+def generate_images(method: Method, n: int, *, seed: int = 0, labels: Tensor | None = None,
+                    truncation: float = 1.0, batch_size: int = 500,
+                    options: Any = None) -> tuple[Tensor, Tensor | None]:
+    """n uint8 images from a method (already in sampling mode), and the labels used (so
+    metrics can check them); see `iter_images`."""
+    batches = list(iter_images(method, n, seed=seed, labels=labels, truncation=truncation,
+                               batch_size=batch_size, options=options))
+    used = [y for _, y in batches if y is not None]
+    return torch.cat([images for images, _ in batches]), torch.cat(used) if used else None

@@ -11,7 +11,7 @@ from torch import Tensor
 
 from genlab.errors import ConfigError
 from genlab.generate.defaults import CLIP_GUIDE_SCALE, EDIT_DILATE, EDIT_THRESHOLD
-from genlab.generate.edit import inpaint
+from genlab.generate.edit import check_repaint, inpaint
 from genlab.generate.guidance import as_float_image, clip_guide
 from genlab.generate.relevance import check_mask_options, relevance_map, relevance_mask
 from genlab.methods.diffusion import DDPM
@@ -69,8 +69,7 @@ def text_edit(run: LoadedRun, clip: CLIP, image: Tensor, *, select: str, prompt:
         run.label_index(label)  # a bad label fails now, not after the slow part
     known = as_float_image(image, run)  # also checks the image fits the model
     check_mask_options(threshold, dilate)
-    if steps < 1 or jumps < 1 or jump_length < 1:
-        raise ConfigError("--steps, --jumps and --jump-length must be at least 1")
+    check_repaint(run, steps=steps, jumps=jumps, jump_length=jump_length)
     patch = max(1, image.shape[-1] // 4) if patch is None else patch
     stride = max(1, patch // 4) if stride is None else stride
     relevance = relevance_map(clip, image, select, patch=patch, stride=stride)

@@ -146,7 +146,7 @@ def load_judge(data_cfg: DataConfig, *, seed: int = 0, train_if_missing: bool = 
         judge = _read(shipped.parent, fingerprint, device)
         if judge is not None:
             console.print(f"judge: the copy shipped with genlab ({shipped.parent})",
-                          highlight=False)
+                          highlight=False, markup=False, soft_wrap=True)
             with contextlib.suppress(OSError):  # a read-only cache: use it where it is
                 _install(shipped.parent, folder)
                 judge.path = folder
@@ -228,7 +228,7 @@ def _fit(train: ImageData, test: ImageData, *, seed: int, epochs: int, batch_siz
         if progress:
             console.print(f"training a judge for {train.name} ({train.image_size}px, "
                           f"{train.num_classes} classes, {len(train)} images, {epochs} epochs)",
-                          highlight=False)
+                          highlight=False, markup=False, soft_wrap=True)
         bar = TrainProgress(total, 0, enabled=progress)
         step = 0
         try:
