@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import errno
 import sys
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import typer
 
@@ -22,6 +22,20 @@ for group in (train, sample, evaluate, edit, text, text_edit, bench, info):
     group.register(app)
 
 
+def _command() -> Any:
+    """The click command behind the app, with on/off flags shown without a `<bool>` value
+    (they take none: `--no-ema`, not `--no-ema true`)."""
+    command = typer.main.get_command(app)
+    stack = [command]
+    while stack:
+        current = stack.pop()
+        for param in current.params:
+            if getattr(param, "is_flag", False):  # typer vendors its own click: duck-type
+                param.metavar = ""
+        stack.extend(getattr(current, "commands", {}).values())
+    return command
+
+
 def _show_warning(message: Warning | str, category: type[Warning], *args: object,
                   **kwargs: object) -> None:
     err.print(f"warning: {message}", highlight=False, markup=False, soft_wrap=True)
@@ -33,7 +47,7 @@ def main(argv: list[str] | None = None) -> None:
 
     warnings.showwarning = _show_warning  # one line per warning, no source echo
     try:
-        code = app(args=argv, standalone_mode=False)
+        code = _command().main(args=argv, standalone_mode=False)
     except GenlabError as error:
         _fail(str(error))
     except typer.Exit as exc:

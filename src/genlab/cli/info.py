@@ -43,17 +43,31 @@ def info(run: Annotated[Path, typer.Argument(help="run folder")]) -> None:
     records = read_metrics(run_dir / METRICS)
     # Text, not markup: a folder named "x[red]" is shown as it is
     out.print(Text.assemble((str(run_dir), "bold"), f"  genlab {meta.get('genlab_version')}  "
-                            f"method {cfg.method.name} ({getattr(cfg.method, 'arch', '')}, "
-                            f"{getattr(cfg.method, 'loss', '')})"),
-              highlight=False, soft_wrap=True)
+                            f"method {cfg.method.name}"), highlight=False, soft_wrap=True)
     say(f"data: {cfg.data.name} {data.channels}x{data.image_size}x{data.image_size}, "
         f"{data.num_classes} classes")
+    for section in ("method", "data", "train"):  # the config: what differs from the defaults
+        say(f"config {section}: {_changed(getattr(cfg, section)) or 'defaults'}")
+    say(f"full config: {run_dir / 'config.yaml'}")
     steps = ", ".join(str(checkpoint_step(p)) for p in ckpts) or "none"
     say(f"checkpoints at steps: {steps} (of {cfg.train.steps})")
     if records:
         last = {k: v for k, v in records[-1].items() if k != "time"}
         say("last log: " + " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                     for k, v in last.items()))
+
+
+def _changed(section: BaseModel) -> str:
+    """`key=value` for each field of a config section that differs from its default."""
+    items = []
+    for name, field in type(section).model_fields.items():
+        value = getattr(section, name)
+        if isinstance(value, BaseModel):
+            inner = _changed(value)
+            items += [f"{name}.{item}" for item in inner.split(", ") if inner]
+        elif value != field.get_default(call_default_factory=True):
+            items.append(f"{name}={value}")
+    return ", ".join(items)
 
 
 def show_config(

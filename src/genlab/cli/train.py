@@ -66,5 +66,7 @@ def train(
                   f"continue with: genlab train --resume {result.run_dir}", highlight=False,
                   markup=False, soft_wrap=True)
         raise typer.Exit(130)
-    out.print(f"done: {result.step} steps; samples in {result.run_dir / 'samples'}; "
-              f"run folder: {result.run_dir}", highlight=False, markup=False, soft_wrap=True)
+    samples = result.run_dir / "samples"  # methods that make no images (CLIP) have none
+    where = f"samples in {samples}; " if samples.is_dir() else ""
+    out.print(f"done: {result.step} steps; {where}run folder: {result.run_dir}",
+              highlight=False, markup=False, soft_wrap=True)

@@ -37,6 +37,17 @@ def read_metrics(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+def require_wandb() -> Any:
+    """The wandb module, or a one-line error saying how to get it (checked before a run
+    folder is made, so a retry does not land in NAME-2)."""
+    try:
+        import wandb as wandb_lib
+    except ImportError:
+        raise ConfigError("train.wandb=true needs W&B: pip install 'genlab[wandb]' (or drop "
+                          "--wandb)") from None
+    return wandb_lib
+
+
 class Tracker:
     def __init__(self, run_dir: Path, *, tensorboard: bool, wandb: bool, project: str,
                  config: dict[str, Any], resume_step: int = 0) -> None:
@@ -50,11 +61,7 @@ class Tracker:
             self._tb = SummaryWriter(str(run_dir / "tb"), purge_step=resume_step or None)
         self._wandb = None
         if wandb:
-            try:
-                import wandb as wandb_lib
-            except ImportError:
-                raise ConfigError("train.wandb=true needs W&B: pip install 'genlab[wandb]' "
-                                  "(or drop --wandb)") from None
+            wandb_lib = require_wandb()
             self._wandb = wandb_lib.init(project=project, name=run_dir.name, config=config,
                                          dir=str(run_dir), resume="allow", id=run_dir.name)
 

@@ -38,7 +38,7 @@ from genlab.engine.plots import plot_losses
 from genlab.engine.progress import TrainProgress, console
 from genlab.engine.run_dir import clean_temporaries, lock_run_dir, new_run_dir, write_files
 from genlab.engine.step import StepContext, step_seed
-from genlab.engine.tracking import METRICS, Tracker, read_metrics
+from genlab.engine.tracking import METRICS, Tracker, read_metrics, require_wandb
 from genlab.errors import CheckpointError, TrainingError
 from genlab.images import class_rows, grid_image, save_grid
 from genlab.methods.base import Method
@@ -84,6 +84,8 @@ class Trainer:
         """`run_files`: the files that describe the run (config, data facts), written into
         the run folder once the method has seen the data (it may fill config defaults);
         `hparams`: what the trackers record as the run's settings."""
+        if train.wandb and hw.is_main:
+            require_wandb()  # before any folder is made
         self.train, self.seed, self.evaluator = train, seed, evaluator
         self.hparams = hparams or {}
         self.show_progress, self.hw, self.precision = show_progress, hw, precision

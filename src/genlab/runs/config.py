@@ -44,7 +44,8 @@ def _describe(err: ValidationError) -> str:
         del parts[1]  # the union's tag, not a key the user wrote
     loc = ".".join(parts)
     if first["type"] == "extra_forbidden":
-        return f"unknown config key {loc!r}: check the spelling (see `genlab config --help`)"
+        return (f"unknown config key {loc!r}: check the spelling (`genlab config CONFIG --keys` "
+                "lists every key of that config's method)")
     got = first.get("input")
     got_text = f" (got {got!r})" if not isinstance(got, dict) else ""
     more = f"; and {len(err.errors()) - 1} more problem(s)" if len(err.errors()) > 1 else ""
