@@ -266,13 +266,10 @@ def test_a_diffusers_unet_folder_loads_and_samples(tmp_path, capsys):
     assert Image.open(tmp_path / "s.png").size == (2 + 4 * 18, 2 + 18)
 
 
-def test_export_loads_in_diffusers_and_back(ddpm_run, tmp_path, capsys):
-    from diffusers import DDPMPipeline
-
+def test_export_loads_back_into_genlab(ddpm_run, tmp_path, capsys):
+    """(tests/test_export.py loads and runs the exported pipeline in diffusers.)"""
     code, out, err = run_cli(["export", ddpm_run, "--out", tmp_path / "pipe"], capsys)
     assert code == 0, err
-    pipe = DDPMPipeline.from_pretrained(tmp_path / "pipe")
-    assert pipe.scheduler.config.num_train_timesteps == 1000
     from genlab.runs.load import load_unet_folder
 
     back = load_unet_folder(tmp_path / "pipe")

@@ -125,7 +125,7 @@ def test_kid_with_one_full_subset_equals_hand_computed_mmd():
     x, y = gaussian(30, 5, seed=6), gaussian(30, 5, seed=7, shift=0.5)
     mean, std = kid(x, y, subsets=1, subset_size=30)
     assert mean == pytest.approx(hand_mmd(x, y), rel=1e-10)
-    assert std == 0.0
+    assert std is None  # one subset, the whole set: no spread
     # torch-fidelity's own estimator agrees too.
     from torch_fidelity.metric_kid import kernel_poly, mmd2
 
@@ -150,10 +150,14 @@ def test_kid_subsets_average_to_the_full_sample_estimate():
 
 def test_kid_subset_size_is_capped_by_the_smaller_set():
     x, y = gaussian(25, 3, seed=10), gaussian(25, 3, seed=11)
-    # subsets larger than the sets: every subset is the whole set, so no spread.
+    # subsets larger than the sets: every subset is the whole set, so no spread (None, not
+    # the ~1e-16 rounding noise of 5 identical subsets that reports printed as "± 4e-16").
     mean, std = kid(x, y, subsets=5, subset_size=1000)
     assert mean == pytest.approx(hand_mmd(x, y), rel=1e-10)
-    assert std == pytest.approx(0.0, abs=1e-12)
+    assert std is None
+    # one set larger than the subsets: its subsets differ, so there is a spread.
+    mean, std = kid(x, gaussian(40, 3, seed=12), subsets=5, subset_size=1000)
+    assert isinstance(std, float) and std > 0
     with pytest.raises(EvalError):
         kid(x, y[:1])
 

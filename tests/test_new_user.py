@@ -49,3 +49,23 @@ def test_flags_show_no_value_in_help(capsys):
     assert code == 0
     line = next(line for line in out.splitlines() if "--no-ema" in line)
     assert "<bool>" not in line
+
+
+def test_eval_of_a_clip_run_says_so_before_any_work(tmp_path, capsys, monkeypatch):
+    import genlab.metrics.judge as judge_module
+
+    args = ["train", "clip-shapes", *_set(tiny(tmp_path, "train.steps=1", "name=clip",
+                                               "train.tensorboard=false", method="clip"))]
+    assert run_cli(args, capsys)[0] == 0
+
+    def no_judge(*args, **kwargs):
+        raise AssertionError("a judge was loaded or trained")
+
+    monkeypatch.setattr(judge_module, "load_judge", no_judge)
+    code, _, err = run_cli(["eval", tmp_path / "runs" / "clip", "--n", "20"], capsys)
+    assert_one_line_error(code, err, "makes no images", "clip-eval")
+
+
+def test_interpolate_steps_help_counts_every_frame(capsys):
+    code, out, _ = run_cli(["interpolate", "--help"], capsys)
+    assert code == 0 and "frames per row, both ends included" in " ".join(out.split())

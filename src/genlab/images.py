@@ -29,12 +29,25 @@ def to_float(images: Tensor) -> Tensor:
     return images.float().div(127.5).sub(1)
 
 
+GRID_ROW = 8  # images per grid row unless the classes ask for another length
+CLASS_ROW_MAX = 16  # longest row of one class; more images per class cycle the classes
+
+
 def class_rows(n: int, num_classes: int) -> tuple[Tensor | None, int]:
-    """Labels that lay a grid of about n images out one row per class, and the row length."""
+    """Labels for exactly n grid images of a conditional model (None: unconditional), and the
+    row length. When n is 2..CLASS_ROW_MAX images per class, each row is one class; otherwise
+    the classes cycle and a row holds as many whole cycles as fit in GRID_ROW (one cycle of up
+    to CLASS_ROW_MAX classes; GRID_ROW with more), so each column is one class. The grid is
+    one column only for n == 1: n // classes images per class dropped the rest (8 asked, 6
+    made with 3 classes) and made a single column of 10 classes of 1."""
     if not num_classes:
-        return None, 8
-    per = max(1, n // num_classes)
-    return torch.arange(num_classes).repeat_interleave(per), per
+        return None, GRID_ROW
+    per, rest = divmod(n, num_classes)
+    if not rest and 2 <= per <= CLASS_ROW_MAX:
+        return torch.arange(num_classes).repeat_interleave(per), per
+    row = num_classes * max(1, GRID_ROW // num_classes) if num_classes <= CLASS_ROW_MAX \
+        else GRID_ROW
+    return torch.arange(n) % num_classes, row
 
 
 def grid_image(images: Tensor, nrow: int = 8, padding: int = 2) -> Image.Image:

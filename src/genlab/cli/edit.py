@@ -75,7 +75,7 @@ def img2img(
     options = sampling_options(loaded, sampler=sampler, steps=steps, eta=eta, cfg=cfg)
     image = read_image(init, loaded.info.channels, size=loaded.info.image_size)
     result = run_img2img(loaded, image, strength=strength, n=n, seed=seed, label=label,
-                         options=options)
+                         options=options, progress=True)
     path = _save(result, out_path or init.with_name(f"{init.stem}-img2img.png"))
     say(f"wrote {path}")
 
@@ -105,7 +105,7 @@ def inpaint(
     regen = read_image(mask, 1, size=loaded.info.image_size)[0] > 127
     result = run_inpaint(loaded, picture, regen, steps=steps, jumps=jumps,
                          jump_length=jump_length, n=n, seed=seed, label=label,
-                         options=options)
+                         options=options, progress=True)
     path = _save(result, out_path or image.with_name(f"{image.stem}-inpainted.png"))
     say(f"wrote {path} ({int(regen.sum())} of {regen.numel()} pixels regenerated)")
 
@@ -129,9 +129,10 @@ def export(
     run: Annotated[Path, typer.Argument(help="ddpm run folder")],
     out_dir: Annotated[Path, typer.Option("--out", help="folder to write")],
 ) -> None:
-    """Save a DDPM run as a diffusers pipeline folder (DDPMPipeline.from_pretrained loads it)."""
+    """Save a DDPM run as a diffusers pipeline folder that samples like genlab sample."""
     from genlab.runs.load import export_diffusers
 
     check_folder_out(out_dir, writes="the pipeline's unet/ and scheduler/")
     path = export_diffusers(_load(run), out_dir)
-    say(f"wrote {path} (load with DDPMPipeline.from_pretrained or --unet {path})")
+    say(f"wrote {path} (load with DiffusionPipeline.from_pretrained({str(path)!r}, "
+        f"trust_remote_code=True), or back into genlab with --unet {path})")

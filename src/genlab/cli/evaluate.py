@@ -59,7 +59,8 @@ def evaluate(
                                    inception_weights=inception_weights, seed=seed,
                                    ema=not no_ema, out_dir=out_dir,
                                    sampling=dict(sampler=sampler, steps=steps, eta=eta, cfg=cfg,
-                                                 guide=guide, guide_scale=guide_scale))
+                                                 guide=guide, guide_scale=guide_scale),
+                                   progress=True)
     shown = {k: results[k] for k in ("fid", "kid", "is", "precision", "recall", "coverage",
                                      "classes_covered", "cond_acc") if k in results}
     say(" ".join(f"{k}={v:.4g}" for k, v in shown.items()))

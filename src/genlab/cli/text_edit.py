@@ -64,7 +64,7 @@ def edit(
                        select=select, prompt=prompt, label=label, threshold=threshold,
                        dilate=dilate, patch=patch, stride=stride, guide_scale=guide_scale,
                        steps=steps, jumps=jumps, jump_length=jump_length, seed=seed,
-                       options=options)
+                       options=options, progress=True)
     save_image(result.image, path)
     # the mask is in `genlab inpaint --mask` form (white = redrawn), so it can be reused
     relevance = (result.relevance * 255).round().to(torch.uint8)[None]

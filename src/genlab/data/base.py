@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -29,6 +30,10 @@ class ImageData:
     attributes: dict[str, torch.Tensor] = field(default_factory=dict)
     # shapes only: bool [N, K, H, W], the visible pixels of each object.
     masks: torch.Tensor | None = None
+    # How genlab drew this split when the source has none of its own (folder:PATH; see
+    # `OWN_SPLIT` for the keys): run.json, judge fingerprints and eval reports carry it.
+    # None: the dataset's own train/test split.
+    split: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         # These are programming errors in a loader, not user errors: fail loudly and early.
@@ -58,6 +63,15 @@ class ImageData:
 
     def __len__(self) -> int:
         return int(self.images.shape[0])
+
+
+# The split facts of a dataset that ships its own train/test split (every source but folders).
+OWN_SPLIT: dict[str, Any] = {"rule": "own", "summary": "the dataset's own train and test splits"}
+
+
+def split_facts(data: ImageData) -> dict[str, Any]:
+    """How data's split was drawn: a "rule" name and a one-line "summary" for people."""
+    return dict(data.split) if data.split is not None else dict(OWN_SPLIT)
 
 
 def class_captions(data: ImageData, template: str = DEFAULT_CAPTION_TEMPLATE) -> list[str]:

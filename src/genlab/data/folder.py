@@ -1,8 +1,22 @@
 """Any folder of images (`folder:PATH`), searched recursively.
 
 Layout rules:
-- If PATH has both `train/` and `test/` sub-folders, the split reads that sub-folder;
-  otherwise both splits are the whole folder (there is no held-out data to invent).
+- If PATH has both `train/` and `test/` sub-folders, the split reads that sub-folder (the
+  folder's own split).
+- Otherwise genlab holds out a test split, so that the judge's test accuracy and the
+  real-vs-real floor are measured on images nothing trained on: 10% of each class (of the
+  whole folder when unlabelled), rounded up, at least one image of every class that has two.
+  Which files are held out is decided by a seeded hash of each file's path inside PATH
+  (`HOLDOUT_SEED`, fixed: a run of any seed, the judge and an evaluation of any seed must all
+  see the same split, as with `digits`), so the draw is the same on every machine and an image
+  keeps its split when others are added. The train split is the rest: training runs use it too,
+  so the held-out images are unseen by the generator as well and the floor stays the best score
+  any model can reach (to train on every image, lay out train/ and test/ yourself).
+- A folder with fewer than `MIN_SPLIT_FILES` files is not split (10% would be under ten
+  images): both splits are the whole folder, and the folder's warning says that evaluation then
+  compares the folder with itself.
+- The split's facts (`ImageData.split`; `folder_split` reads them from the file listing alone)
+  go into run.json, the judge's data fingerprint and the evaluation report.
 - If the split folder has sub-folders holding files, each is a class (sorted names) and
   files lying directly in the split folder are ignored with a warning; otherwise the set
   is unlabelled.
@@ -15,15 +29,17 @@ Layout rules:
   to the folder holding the jsonl, at PATH or in the split folder) attaches captions;
   images without a line get "" so the captions list always matches the images. Broken lines
   are skipped.
-- One DataWarning per folder counts what was skipped, converted, upscaled from a tiny image
-  or left uncaptioned.
+- One DataWarning per folder (per split, when held out) counts what was skipped, converted,
+  upscaled from a tiny image or left uncaptioned, and says when the folder is too small to split.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import warnings
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -33,6 +49,11 @@ from genlab.images import conversion_summary, open_image, to_rgb_or_grey
 
 DEFAULT_SIZE = 32
 CAPTIONS_FILE = "captions.jsonl"
+HOLDOUT_PERCENT = 10  # of each class, rounded up, held out as the test split
+HOLDOUT_SEED = 0  # fixed: the split belongs to the folder, not to a run's or evaluation's seed
+# Fewer files are not split: 10% would be under ten test images, and the metrics need more
+# (precision/recall's k-NN balls alone need six).
+MIN_SPLIT_FILES = 100
 
 
 def _files(folder: Path) -> list[Path]:
@@ -93,43 +114,106 @@ def _decode(path: Path, size: int) -> tuple[torch.Tensor, list[str]] | None:
     return resize_images(centre_crop_square(tensor)[None], size)[0], notes
 
 
-def _warn_once(folder: Path, total: int, skipped: list[Path], notes: list[list[str]],
-               captions_problem: str) -> None:
-    """One DataWarning for the whole folder: the files skipped, the images converted and
-    upscaled, and the captions that were broken or missing."""
+def _warn_once(where: str, folder: Path, total: int, skipped: list[Path],
+               notes: list[list[str]], more: list[str]) -> None:
+    """One DataWarning for the whole folder (or held-out part): the files skipped, the images
+    converted and upscaled, and the `more` problems (captions, a folder too small to split)."""
     problems = []
     if skipped:
         problems.append(f"skipped {len(skipped)} of {total} files that are not readable images "
                         f"(e.g. {skipped[0].relative_to(folder)})")
     if converted := conversion_summary(notes):
         problems.append(converted)
-    message = f"images in {folder}: {'; '.join(problems)}" if problems else ""
-    message = "; ".join(part for part in (message, captions_problem) if part)
+    message = f"images in {where}: {'; '.join(problems)}" if problems else ""
+    message = "; ".join(part for part in (message, *more) if part)
     if message:
         warnings.warn(message, DataWarning, stacklevel=4)
 
 
-def load_folder(path: str, *, split: str = "train", image_size: int | None = None) -> ImageData:
-    """Load every readable image under path (see the module docstring for the layout rules)."""
+Groups = list[tuple[int, list[Path]]]  # (label, files); label -1: unlabelled
+
+
+def _top(path: str) -> Path:
     top = Path(path).expanduser()
     if not top.is_dir():
         raise DataError(f"image folder {top} does not exist: pass folder:PATH with an existing "
                         "folder of images")
-    folder = top / split if (top / "train").is_dir() and (top / "test").is_dir() else top
-    size = image_size or DEFAULT_SIZE
+    return top
 
+
+def _has_own_split(top: Path) -> bool:
+    return (top / "train").is_dir() and (top / "test").is_dir()
+
+
+def _scan(folder: Path) -> tuple[list[Path], Groups, list[Path]]:
+    """Class folders, the files of each class, and the loose files class folders leave out."""
     subdirs = sorted(d for d in folder.iterdir() if d.is_dir() and not d.name.startswith("."))
     listed = [(d, _files(d)) for d in subdirs]
     class_dirs = [d for d, files in listed if files]
-    if class_dirs:
-        groups = [(label, files) for label, (_, files) in enumerate(f for f in listed if f[1])]
-        loose = [p for p in folder.iterdir() if p.is_file() and p.name != CAPTIONS_FILE
-                 and not p.name.startswith(".")]
-        if loose:
-            warnings.warn(f"ignored {len(loose)} files directly in {folder}: with class "
-                          "sub-folders every image must be inside one", DataWarning, stacklevel=4)
-    else:
-        groups = [(-1, _files(folder))]
+    if not class_dirs:
+        return [], [(-1, _files(folder))], []
+    groups = [(label, files) for label, (_, files) in enumerate(f for f in listed if f[1])]
+    loose = [p for p in folder.iterdir() if p.is_file() and p.name != CAPTIONS_FILE
+             and not p.name.startswith(".")]
+    return class_dirs, groups, loose
+
+
+def _draw_key(top: Path, file: Path) -> str:
+    """A file's place in the held-out draw: a seeded hash of its path inside PATH, so the draw
+    does not depend on the order the file system lists files in."""
+    key = f"{HOLDOUT_SEED}:{file.relative_to(top).as_posix()}"
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _hold_out(top: Path, groups: Groups) -> tuple[dict[str, Groups], dict[str, Any]]:
+    """The train and test groups of a folder without its own split, and the split's facts."""
+    total = sum(len(files) for _, files in groups)
+    if total < MIN_SPLIT_FILES:
+        return {"train": groups, "test": groups}, {
+            "rule": "whole-folder", "min_files": MIN_SPLIT_FILES, "files": total,
+            "summary": f"nothing held out: {total} files are fewer than {MIN_SPLIT_FILES}, so "
+                       "the train and test splits are both the whole folder"}
+    train: Groups = []
+    test: Groups = []
+    for label, files in groups:
+        # integer ceil: 10% of 30 is 3, not float 3.0000000000000004 rounded up to 4
+        k = (len(files) * HOLDOUT_PERCENT + 99) // 100 if len(files) >= 2 else 0
+        held = set(sorted(files, key=lambda f: _draw_key(top, f))[:k])
+        train.append((label, [f for f in files if f not in held]))
+        test.append((label, [f for f in files if f in held]))
+    n_test = sum(len(files) for _, files in test)
+    each = "each class" if groups[0][0] != -1 else "the folder"
+    return {"train": train, "test": test}, {
+        "rule": "held-out", "percent": HOLDOUT_PERCENT, "seed": HOLDOUT_SEED,
+        "by_class": groups[0][0] != -1, "files": total, "test_files": n_test,
+        "summary": f"held out {n_test} of {total} files as the test split ({HOLDOUT_PERCENT}% of "
+                   f"{each} rounded up, drawn by a hash of each file's path with seed "
+                   f"{HOLDOUT_SEED}); the train split, which training uses, is the other "
+                   f"{total - n_test}"}
+
+
+def folder_split(path: str) -> dict[str, Any] | None:
+    """The split facts `load_folder` attaches, from the file listing alone (nothing decoded):
+    None when PATH has its own train/ and test/ sub-folders."""
+    top = _top(path)
+    return None if _has_own_split(top) else _hold_out(top, _scan(top)[1])[1]
+
+
+def load_folder(path: str, *, split: str = "train", image_size: int | None = None) -> ImageData:
+    """Load the readable images of one split of path (see the module docstring for the rules)."""
+    top = _top(path)
+    own = _has_own_split(top)
+    folder = top / split if own else top
+    size = image_size or DEFAULT_SIZE
+
+    class_dirs, groups, loose = _scan(folder)
+    if loose:
+        warnings.warn(f"ignored {len(loose)} files directly in {folder}: with class "
+                      "sub-folders every image must be inside one", DataWarning, stacklevel=4)
+    facts = None
+    if not own:
+        by_split, facts = _hold_out(top, groups)
+        groups = by_split[split]
 
     images, labels, notes, paths, skipped = [], [], [], [], []
     for label, files in groups:
@@ -143,18 +227,27 @@ def load_folder(path: str, *, split: str = "train", image_size: int | None = Non
             labels.append(label)
             paths.append(file)
     total = sum(len(files) for _, files in groups)
+    held_out = facts is not None and facts["rule"] == "held-out"
+    where = f"{folder} ({split} split)" if held_out else str(folder)
     if not images:
-        raise DataError(f"no readable images among {total} files in {folder}: "
+        raise DataError(f"no readable images among {total} files in {where}: "
                         "pass folder:PATH pointing at PNG/JPEG images")
 
     if any(im.shape[0] == 3 for im in images):  # mixed set: grey images to RGB, as PIL's L->RGB
         images = [im.expand(3, -1, -1) for im in images]
     captions, captions_problem = _attach_captions(top, folder, paths)
-    _warn_once(folder, total, skipped, notes, captions_problem)
+    too_small = ""
+    if facts is not None and not held_out:
+        too_small = (f"{top} has only {facts['files']} files, too few to hold out a test split "
+                     f"({MIN_SPLIT_FILES} needed): evaluation, its real-vs-real floor and the "
+                     "judge's test accuracy use the training images; add images or give the "
+                     "folder train/ and test/ sub-folders")
+    _warn_once(where, folder, total, skipped, notes, [captions_problem, too_small])
     return ImageData(
         name=f"folder:{path}",
         images=torch.stack(images).contiguous(),
         labels=torch.tensor(labels, dtype=torch.int64) if class_dirs else None,
         class_names=[d.name for d in class_dirs],
         captions=captions,
+        split=facts,
     )

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from genlab.data.base import DEFAULT_CAPTION_TEMPLATE, DatasetStatus, ImageData, class_captions
+from genlab.data.base import (
+    DEFAULT_CAPTION_TEMPLATE,
+    OWN_SPLIT,
+    DatasetStatus,
+    ImageData,
+    class_captions,
+)
 from genlab.data.fashion_mnist import fashion_mnist_status, load_fashion_mnist
-from genlab.data.folder import load_folder
+from genlab.data.folder import folder_split, load_folder
 from genlab.data.shapes import ShapesOptions, load_shapes
 from genlab.data.sklearn_digits import digits_status, load_digits
 from genlab.data.torchvision_sets import SOURCES, load_torchvision, torchvision_status
@@ -87,6 +94,14 @@ def _load(name: str, split: str, image_size: int | None, root: str | None, downl
     if loader is None:
         raise DataError(f"unknown dataset {name!r}: use one of {', '.join(DATASET_NAMES)}")
     return loader(_Request(split, image_size, root, download, shapes, seed))
+
+
+def dataset_split(name: str) -> dict[str, Any]:
+    """How a dataset's train and test splits are drawn (the facts `ImageData.split` holds, or
+    the dataset's own split), without loading images: what run.json records."""
+    path = name[len(FOLDER_PREFIX):] if name.startswith(FOLDER_PREFIX) else ""
+    facts = folder_split(path) if path else None
+    return dict(facts if facts is not None else OWN_SPLIT)
 
 
 def dataset_status(root: str | None = None) -> list[DatasetStatus]:

@@ -15,7 +15,8 @@ from genlab.runs.load import load_run
 
 def control_run(run: str | Path, target: str, *, steps: int = 100, n: int = 64,
                 lr: float = 0.05, restarts: int = 0, seed: int = 0,
-                out: Path | None = None) -> tuple[Steered, Path]:
+                out: Path | None = None, progress: bool = False) -> tuple[Steered, Path]:
+    """`progress`: bars on stderr (the judge's training, if it has none yet, and the steps)."""
     from genlab.metrics.judge import load_judge
 
     out = check_png_out(out) if out is not None else None  # before the slow part
@@ -26,10 +27,10 @@ def control_run(run: str | Path, target: str, *, steps: int = 100, n: int = 64,
     if isinstance(loaded.method, DDPM):
         raise ConfigError("diffusion runs are steered while sampling: use `genlab sample "
                           f"{loaded.path} --guide judge:{target}`")
-    judge = load_judge(loaded.cfg.data)
+    judge = load_judge(loaded.cfg.data, progress=progress)
     index = judge.class_index(target, "target")
     result = steer(loaded.method, judge.classifier(loaded.device), index, n=n, steps=steps,
-                   lr=lr, restarts=restarts, seed=seed)
+                   lr=lr, restarts=restarts, seed=seed, progress=progress)
     import torch
 
     path = out or loaded.path / "samples" / f"control-{index}.png"

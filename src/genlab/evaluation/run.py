@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from genlab.errors import ConfigError
 from genlab.generate.sample import generate_images
 from genlab.images import save_grid
 from genlab.methods.base import Method
@@ -20,20 +21,27 @@ def evaluate_run(run: str | Path, *, n: int = 10_000, checkpoint: str = "last",
                  features: str = "judge", inception_weights: str | Path | None = None,
                  seed: int = 0, ema: bool = True, truncation: float = 1.0,
                  out_dir: Path | None = None, evaluator: Evaluator | None = None,
-                 sampling: dict[str, Any] | None = None) -> tuple[dict[str, Any], Path]:
+                 sampling: dict[str, Any] | None = None,
+                 progress: bool = False) -> tuple[dict[str, Any], Path]:
     """Generate n images from a run's checkpoint, measure them, write eval.json + report.md.
-    `sampling`: options of diffusion runs (sampler, steps, eta, cfg, guide, guide_scale)."""
+    `sampling`: options of diffusion runs (sampler, steps, eta, cfg, guide, guide_scale).
+    `progress`: bars on stderr for each long part: the judge's training (when the data has
+    none yet), featurising the real images, generating, featurising the samples and the
+    floor's real images."""
     from genlab.generate.guidance import sampling_options
 
     t0 = time.perf_counter()
     loaded = load_run(run, checkpoint, ema=ema)
+    if not loaded.method.generative:  # before a judge is trained or any image is read
+        raise ConfigError(f"{loaded.path} is a {loaded.cfg.method.name} run, which makes no "
+                          "images: measure it with genlab clip-eval")
     options = sampling_options(loaded, **(sampling or {}))
     ev = evaluator or Evaluator(loaded.cfg.data, n=n, seed=seed, features=features,
-                                inception_weights=inception_weights)
+                                inception_weights=inception_weights, progress=progress)
     images, labels = generate_images(loaded.method, n, seed=seed, truncation=truncation,
-                                     options=options)
-    results = ev.evaluate(images, labels)
-    floor = ev.floor()
+                                     options=options, progress=progress)
+    results = ev.evaluate(images, labels, progress=progress)
+    floor = ev.floor(progress=progress)
     results["seconds"] = time.perf_counter() - t0
     suffix = "" if features == "judge" else f"-{features}"
     out = out_dir or loaded.path / "eval" / f"step-{loaded.step:07d}{suffix}"

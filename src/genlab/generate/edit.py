@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from genlab.engine.progress import progress_bar
 from genlab.errors import ConfigError
 from genlab.generate.guidance import as_float_image, check_steps
 from genlab.images import to_uint8
@@ -37,9 +38,11 @@ def _labels(run: LoadedRun, label: str | int | None, n: int) -> Tensor | None:
 
 @torch.no_grad()
 def img2img(run: LoadedRun, image: Tensor, *, strength: float, n: int = 1, seed: int = 0,
-            label: str | int | None = None, options: Any = None) -> Tensor:
+            label: str | int | None = None, options: Any = None,
+            progress: bool = False) -> Tensor:
     """Noise `image` (uint8 [C, H, W]) to `strength` of the way and denoise it back, n times.
-    Strength 0 returns the input unchanged; 1 ignores it."""
+    Strength 0 returns the input unchanged; 1 ignores it. `progress`: a bar counting the
+    sampler steps on stderr."""
     if not 0 <= strength <= 1:
         raise ConfigError(f"--strength must be in [0, 1], got {strength}")
     method = _diffusion(run)
@@ -48,8 +51,10 @@ def img2img(run: LoadedRun, image: Tensor, *, strength: float, n: int = 1, seed:
     init = as_float_image(image, run).repeat(n, 1, 1, 1)
     gen = torch.Generator(device=run.device).manual_seed(seed)
     z = run.method.sample_latents(n, gen)
-    out = method.denoise(z, _labels(run, label, n), options, generator=gen, init=init,
-                         strength=strength)
+    labels = _labels(run, label, n)
+    with progress_bar(None, label="img2img", unit="steps", enabled=progress) as report:
+        out = method.denoise(z, labels, options, generator=gen, init=init, strength=strength,
+                             on_step=report)
     return to_uint8(out)
 
 
@@ -73,9 +78,11 @@ def _mask_to_space(regen: Tensor, side: int) -> Tensor:
 @torch.no_grad()
 def inpaint(run: LoadedRun, image: Tensor, mask: Tensor, *, steps: int = 100, jumps: int = 5,
             jump_length: int = 10, n: int = 1, seed: int = 0,
-            label: str | int | None = None, options: Any = None) -> Tensor:
+            label: str | int | None = None, options: Any = None,
+            progress: bool = False) -> Tensor:
     """Regenerate the pixels where `mask` ([H, W] bool) is True; keep the others exactly.
-    Of the sampling `options`, the CFG scale and guide apply (None: the run's own)."""
+    Of the sampling `options`, the CFG scale and guide apply (None: the run's own).
+    `progress`: a bar counting RePaint's steps (its jumps back included) on stderr."""
     method = _diffusion(run)
     if mask.shape != image.shape[1:]:
         raise ConfigError(f"the mask is {tuple(mask.shape)} but the image is "
@@ -86,8 +93,9 @@ def inpaint(run: LoadedRun, image: Tensor, mask: Tensor, *, steps: int = 100, ju
     known = method.to_space(x)
     keep = 1.0 - _mask_to_space(mask.to(run.device), known.shape[-1])
     eps = method.sampling_eps(_labels(run, label, n), options)
-    out = repaint(eps, known, keep.expand_as(known), method.sampler_config, steps=steps,
-                  jumps=jumps, jump_length=jump_length, generator=gen)
+    with progress_bar(None, label="inpaint", unit="steps", enabled=progress) as report:
+        out = repaint(eps, known, keep.expand_as(known), method.sampler_config, steps=steps,
+                      jumps=jumps, jump_length=jump_length, generator=gen, on_step=report)
     made = to_uint8(method.from_space(out))
     original = image.unsqueeze(0).expand_as(made)
     return torch.where(mask.cpu()[None, None], made, original)

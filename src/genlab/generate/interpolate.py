@@ -7,8 +7,10 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from genlab.engine.progress import progress_bar
 from genlab.errors import ConfigError
 from genlab.generate.paths import check_folder_out, check_grid_count
+from genlab.generate.sample import batch_steps, decode
 from genlab.images import grid_image, save_gif, save_grid
 from genlab.runs.load import LoadedRun
 
@@ -37,11 +39,13 @@ def check_interpolation(out_dir: str | Path, *, steps: int, rows: int) -> Path:
 
 @torch.no_grad()
 def interpolate(run: LoadedRun, out_dir: str | Path, *, steps: int = 16, rows: int = 8,
-                seed: int = 0, spherical: bool = False) -> tuple[Path, Path]:
+                seed: int = 0, spherical: bool = False,
+                progress: bool = False) -> tuple[Path, Path]:
     """Write `interpolation.png` (a row per pair of endpoints) and `interpolation.gif`.
 
     For conditional models each row also moves between two classes through soft label vectors
-    (methods that take soft labels; the others keep one class per row).
+    (methods that take soft labels; the others keep one class per row). `progress`: a bar
+    counting the frames (a frame is one image per row) on stderr.
     """
     out = check_interpolation(out_dir, steps=steps, rows=rows)
     method, device = run.method, run.device
@@ -61,8 +65,13 @@ def interpolate(run: LoadedRun, out_dir: str | Path, *, steps: int = 16, rows: i
         else:  # one class per row
             labels = (torch.arange(rows, device=device) % k).expand(steps, rows)
     frames = []
-    for i in range(steps):
-        frames.append(method.decode(z[i], labels[i] if labels is not None else None))
+    with progress_bar(steps, label="interpolate", unit="frames", enabled=progress) as report:
+        for i in range(steps):
+            on_step = batch_steps(report, i, 1) if report is not None else None
+            frames.append(decode(method, z[i], labels[i] if labels is not None else None,
+                                 on_step=on_step))
+            if report is not None:
+                report(i + 1)
     video = torch.stack(frames, dim=1)  # [rows, steps, C, H, W]
     png = save_grid(video.flatten(0, 1), out / "interpolation.png", nrow=steps)
     pictures = [grid_image(f, nrow=min(rows, 8)) for f in frames]

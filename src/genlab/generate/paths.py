@@ -72,6 +72,17 @@ def check_sample_out(out: str | Path, n: int) -> tuple[Path, str]:
     return path, "grid" if suffix == ".png" else "npz"
 
 
+def unused_path(path: str | Path) -> Path:
+    """`path`, or NAME-2.png, NAME-3.png... the first that does not exist: a default output
+    name must not replace what an earlier command wrote under it."""
+    path = candidate = Path(path)
+    number = 1
+    while candidate.exists():
+        number += 1
+        candidate = path.with_name(f"{path.stem}-{number}{path.suffix}")
+    return candidate
+
+
 def check_image_file(path: str | Path, flag: str, *, alternatives: str = "") -> Path:
     """An image to read: an existing file, not a folder. `alternatives`: what else the option
     takes, for the message."""

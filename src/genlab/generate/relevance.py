@@ -7,6 +7,7 @@ image and a CLIP in, a map out.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import torch
@@ -32,12 +33,14 @@ def _starts(side: int, patch: int, stride: int) -> list[int]:
 
 @torch.no_grad()
 def relevance_map(clip: CLIP, image: Tensor, text: str, *, patch: int, stride: int,
-                  fill: float | None = None, batch: int = 64) -> Tensor:
+                  fill: float | None = None, batch: int = 64,
+                  on_progress: Callable[[int, int], None] | None = None) -> Tensor:
     """Float [H, W] in [0, 1]: how much covering each pixel lowers CLIP's similarity between
     `image` ([C, H, W], uint8 or float in [-1, 1]) and `text`; 1 at the most relevant pixel.
 
     Windows are filled with `fill` (in [-1, 1]) or, by default, the image's median colour per
-    channel: the background of sparse scenes, where a grey square would be a new object."""
+    channel: the background of sparse scenes, where a grey square would be a new object.
+    `on_progress(windows, total)` after each batch of windows CLIP has seen."""
     from genlab.generate.clip_models import image_embeddings, text_embeddings
 
     c, h, w = image.shape
@@ -61,6 +64,8 @@ def relevance_map(clip: CLIP, image: Tensor, text: str, *, patch: int, stride: i
         drop = base - image_embeddings(clip, occluded) @ target  # [n]
         credit += (drop.view(-1, 1, 1) * covered[:, 0]).sum(0)
         cover += covered[:, 0].sum(0)
+        if on_progress is not None:
+            on_progress(first + len(chunk), len(windows))
     # mean drop over the windows covering each pixel; a rise (negative drop) is no relevance,
     # and a map of rounding noise alone is no map
     heat = (credit / cover).clamp_min(0)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from torch import Tensor
 
+from genlab.engine.progress import progress_bar
 from genlab.errors import ConfigError
 from genlab.generate.defaults import CLIP_GUIDE_SCALE, EDIT_DILATE, EDIT_THRESHOLD
 from genlab.generate.edit import check_repaint, inpaint
@@ -53,12 +54,14 @@ def text_edit(run: LoadedRun, clip: CLIP, image: Tensor, *, select: str, prompt:
               dilate: int = EDIT_DILATE,
               patch: int | None = None, stride: int | None = None,
               guide_scale: float = CLIP_GUIDE_SCALE, steps: int = 100, jumps: int = 5,
-              jump_length: int = 10, seed: int = 0, options: Any = None) -> TextEdit:
+              jump_length: int = 10, seed: int = 0, options: Any = None,
+              progress: bool = False) -> TextEdit:
     """Replace what `select` names in `image` (uint8 [C, H, W]) by what `prompt` says.
 
     The window of the relevance map defaults to a quarter of the side (about one shapes
     object), moved by a quarter of itself: 13 x 13 positions at any image size. `options`:
-    the run's sampling options to start from (e.g. its CFG scale); the CLIP guide is added."""
+    the run's sampling options to start from (e.g. its CFG scale); the CLIP guide is added.
+    `progress`: bars on stderr for the windows CLIP sees, then RePaint's steps."""
     method = run.method
     if not isinstance(method, DDPM):
         raise ConfigError(f"--diffusion {run.path} is a {run.cfg.method.name} run: pass a ddpm "
@@ -72,7 +75,9 @@ def text_edit(run: LoadedRun, clip: CLIP, image: Tensor, *, select: str, prompt:
     check_repaint(run, steps=steps, jumps=jumps, jump_length=jump_length)
     patch = max(1, image.shape[-1] // 4) if patch is None else patch
     stride = max(1, patch // 4) if stride is None else stride
-    relevance = relevance_map(clip, image, select, patch=patch, stride=stride)
+    with progress_bar(None, label="relevance", unit="windows", enabled=progress) as report:
+        relevance = relevance_map(clip, image, select, patch=patch, stride=stride,
+                                  on_progress=report)
     mask = relevance_mask(relevance, threshold, dilate)
     if not mask.any():
         raise ConfigError(f"CLIP finds nothing that {select!r} names at --threshold "
@@ -84,6 +89,6 @@ def text_edit(run: LoadedRun, clip: CLIP, image: Tensor, *, select: str, prompt:
                       guide=lambda x0: distance(keep * known + (1 - keep) * x0),
                       guide_scale=guide_scale)
     edited = inpaint(run, image, mask, steps=steps, jumps=jumps, jump_length=jump_length,
-                     seed=seed, label=label, options=options)
+                     seed=seed, label=label, options=options, progress=progress)
     return TextEdit(edited[0], relevance, mask, label)
 

@@ -3,25 +3,63 @@
 The network is torch-fidelity's own `FeatureExtractorInceptionV3` (TF-compatible resize and
 blocks), so features match torch-fidelity's FID. Nothing here touches the network: the weights
 come from a file the user passes, never from a download.
+
+The file is checked before use, by torch hub's naming convention that torch-fidelity follows
+(`weights-inception-2015-12-05-6726825d.pth`: the hex after the last '-' starts the file's
+sha256): a file whose name carries a hash its content does not have is refused (a truncated or
+swapped download would give wrong FIDs without an error); a file whose content is not
+torch-fidelity's, whatever its name, is used with a one-line warning, and the report says so,
+since its FIDs are not comparable with torch-fidelity's or papers' (random weights for smoke
+tests, a fine-tuned Inception).
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
+import re
+import warnings
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import Tensor, nn
-from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+from torch_fidelity.feature_extractor_inceptionv3 import (
+    URL_INCEPTION_V3,
+    FeatureExtractorInceptionV3,
+)
 
 from genlab.errors import EvalError
 from genlab.files import atomic_path
 
-WEIGHTS_FILE = "weights-inception-2015-12-05-6726825d.pth"
+WEIGHTS_FILE = URL_INCEPTION_V3.rsplit("/", 1)[-1]  # weights-inception-2015-12-05-6726825d.pth
 _FEATURES = ["2048", "logits_unbiased"]
-_FETCH = (f"download {WEIGHTS_FILE} (torch-fidelity) on a machine with internet and pass "
-          "--inception-weights FILE")
+# torch hub's convention: a name ending in -<hex>.<ext> carries the start of the file's sha256
+_NAME_HASH = re.compile(r"-([0-9a-f]{8,64})(?=\.)")
+_FETCH = (f"download {WEIGHTS_FILE} from {URL_INCEPTION_V3} (torch-fidelity keeps it in "
+          f"{Path(torch.hub.get_dir()) / 'checkpoints'}) and pass --inception-weights FILE")
+
+
+class InceptionWeightsWarning(UserWarning):
+    """The Inception weights are not torch-fidelity's: the numbers are not comparable."""
+
+
+def name_hash(path: Path) -> str | None:
+    """The sha256 prefix a file's name carries by torch hub's convention, if any."""
+    hashes = _NAME_HASH.findall(path.name)
+    return hashes[-1] if hashes else None
+
+
+def check_weights(path: Path) -> tuple[str, bool]:
+    """The file's sha256 and whether it is torch-fidelity's own file; an EvalError when its
+    name carries a hash its content does not have (see the module docstring)."""
+    with path.open("rb") as file:
+        digest = hashlib.file_digest(file, "sha256").hexdigest()
+    claimed = name_hash(path)
+    if claimed is not None and not digest.startswith(claimed):
+        raise EvalError(f"{path} is damaged or not the file its name says (its sha256 starts "
+                        f"{digest[:8]}, the name says {claimed}): {_FETCH}")
+    return digest, digest.startswith(name_hash(Path(WEIGHTS_FILE)) or "")
 
 
 def _net_from(state: Any) -> FeatureExtractorInceptionV3:
@@ -42,14 +80,25 @@ class InceptionFeatures:
         path = Path(weights_path).expanduser()
         if not path.is_file():
             raise EvalError(f"Inception weights not found at {path}: {_FETCH}")
+        self.sha256, self.official = check_weights(path)
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
             self.net = _net_from(state)
         except Exception as err:  # torch raises many types for a bad file; all mean the same
             raise EvalError(f"Inception weights at {path} are unreadable or not torch-fidelity's "
                             f"({type(err).__name__}): {_FETCH}") from err
+        if not self.official:  # a working network, but not the one FIDs are reported with
+            warnings.warn(f"{path} is not torch-fidelity's {WEIGHTS_FILE} (sha256 "
+                          f"{self.sha256[:8]}...): its FID, KID and IS are not comparable with "
+                          "torch-fidelity's or papers'", InceptionWeightsWarning, stacklevel=2)
         self.device = torch.device(device)
         self.net.to(self.device)
+
+    def describe(self) -> str:
+        """Which weights measured the numbers, for the report's protocol line."""
+        if self.official:
+            return f"torch-fidelity's {WEIGHTS_FILE}"
+        return f"sha256 {self.sha256[:16]}, not torch-fidelity's: not comparable with papers"
 
     @torch.inference_mode()
     def __call__(self, images: Tensor, batch_size: int = 64) -> tuple[Tensor, Tensor]:

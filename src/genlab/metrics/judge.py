@@ -2,7 +2,8 @@
 the feature space of FID, KID, IS and precision/recall (no pretrained Inception is needed).
 
 A judge is cached under `<cache>/judges/<dataset>-<size>px-<fingerprint[:16]>/` and the
-fingerprint hashes the very images and labels it was trained on, so a changed dataset is never
+fingerprint hashes the very images and labels it was trained on (and tested on), with the rule
+of a split genlab drew itself (a folder's held-out part), so a changed dataset or split is never
 judged by a stale judge.
 """
 
@@ -110,7 +111,7 @@ def judge_cache_dir() -> Path:
 
 
 def data_fingerprint(data_cfg: DataConfig, seed: int = 0) -> str:
-    """sha256 of the train and test images and labels as loaded with these options."""
+    """sha256 of the train and test images, labels and split rule as loaded with these options."""
     return _fingerprint(*_load_splits(data_cfg, seed))
 
 
@@ -175,6 +176,9 @@ def _fingerprint(train: ImageData, test: ImageData) -> str:
         digest.update(f"{data.name}|{list(data.images.shape)}|{data.class_names}".encode())
         digest.update(data.images.contiguous().numpy().tobytes())
         digest.update(data.labels.contiguous().numpy().tobytes())
+        if data.split is not None:  # a split genlab drew (folder:PATH): its rule is data too
+            rule = {k: v for k, v in data.split.items() if k != "summary"}  # wording is not
+            digest.update(json.dumps(rule, sort_keys=True).encode())
     return digest.hexdigest()
 
 

@@ -93,11 +93,14 @@ def _poly_kernel_sums(x: Tensor, y: Tensor) -> tuple[float, float]:
 
 
 def kid(real: Array, fake: Array, *, subsets: int = 100, subset_size: int = 1000,
-        seed: int = 0) -> tuple[float, float]:
+        seed: int = 0) -> tuple[float, float | None]:
     """Kernel Inception Distance: mean and std of the unbiased MMD^2 over random subsets.
 
     Polynomial kernel (x.y / d + 1)^3; each subset draws m = min(subset_size, n_real, n_fake)
-    samples of each set without replacement, as torch-fidelity and clean-fid do.
+    samples of each set without replacement, as torch-fidelity and clean-fid do. When both sets
+    have at most subset_size samples every subset is both whole sets: the one MMD^2 is returned
+    with std None, since a spread over identical subsets is rounding noise (~1e-16), not an
+    uncertainty.
     """
     r, f = _features64(real, "real features"), _features64(fake, "fake features")
     _check_pair(r, f)
@@ -105,17 +108,25 @@ def kid(real: Array, fake: Array, *, subsets: int = 100, subset_size: int = 1000
         raise EvalError(f"KID needs subsets >= 1 and subset_size >= 2, got {subsets} and "
                         f"{subset_size}")
     m = min(subset_size, len(r), len(f))
+    if m == len(r) == len(f):
+        return _mmd2(torch.from_numpy(r), torch.from_numpy(f)), None
     rng = np.random.default_rng(seed)
     r_t, f_t = torch.from_numpy(r), torch.from_numpy(f)
     scores = np.empty(subsets)
     for i in range(subsets):
         x = r_t[torch.from_numpy(rng.choice(len(r), m, replace=False))]
         y = f_t[torch.from_numpy(rng.choice(len(f), m, replace=False))]
-        (s_xx, t_xx), (s_yy, t_yy) = _poly_kernel_sums(x, x), _poly_kernel_sums(y, y)
-        # Unbiased: the within-set sums leave out the k(x, x) terms on the diagonal.
-        within = (s_xx - t_xx + s_yy - t_yy) / (m * (m - 1))
-        scores[i] = within - 2.0 * _poly_kernel_sums(x, y)[0] / (m * m)
+        scores[i] = _mmd2(x, y)
     return float(scores.mean()), float(scores.std())
+
+
+def _mmd2(x: Tensor, y: Tensor) -> float:
+    """Unbiased MMD^2 of two [m, d] sets under the KID kernel."""
+    m = len(x)
+    (s_xx, t_xx), (s_yy, t_yy) = _poly_kernel_sums(x, x), _poly_kernel_sums(y, y)
+    # Unbiased: the within-set sums leave out the k(x, x) terms on the diagonal.
+    within = (s_xx - t_xx + s_yy - t_yy) / (m * (m - 1))
+    return within - 2.0 * _poly_kernel_sums(x, y)[0] / (m * m)
 
 
 def inception_score(logits: Array, *, splits: int = 10) -> tuple[float, float]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,10 @@ from genlab.methods.diffusion import DDPMConfig
 from genlab.methods.registry import build_method
 from genlab.runs.config import RunConfig
 from genlab.runs.folder import read_run
-from genlab.sampling import truncate
+from genlab.sampling import SAMPLERS, make_scheduler, truncate
+
+# the pipeline export_diffusers writes: its file (without .py) and class
+PIPELINE_CLASS = ("pipeline_genlab", "GenlabPipeline")
 
 
 @dataclass
@@ -106,7 +110,7 @@ def load_unet_folder(path: str | Path, device: str = "cpu") -> LoadedRun:
         raise CheckpointError(f"cannot load the UNet in {folder}: "
                               f"{str(err).splitlines()[0][:200]}") from None
     config = dict(unet.config)
-    schedule = _scheduler_config(folder)
+    schedule = {**_scheduler_config(folder), **_exported_sampling(folder.parent)}
     classes = (config.get("num_class_embeds") or 1) - 1
     cfg = RunConfig(name=folder.name, method=DDPMConfig(
         unet=config, conditional=classes >= 2, **schedule))
@@ -123,8 +127,6 @@ def load_unet_folder(path: str | Path, device: str = "cpu") -> LoadedRun:
 
 def _scheduler_config(unet_folder: Path) -> dict[str, object]:
     """The noise schedule saved beside the UNet (pipeline layout), else DDPM's defaults."""
-    import json
-
     for candidate in (unet_folder / "scheduler_config.json",
                       unet_folder.parent / "scheduler" / "scheduler_config.json"):
         if candidate.is_file():
@@ -136,16 +138,46 @@ def _scheduler_config(unet_folder: Path) -> dict[str, object]:
     return {}
 
 
+def _exported_sampling(pipeline_folder: Path) -> dict[str, object]:
+    """The sampler, steps, guidance scale and eta of a run `export_diffusers` wrote, so that
+    `--unet` samples as the run did (nothing for other folders: their scheduler is often the
+    training one, not a sampler)."""
+    index = pipeline_folder / "model_index.json"
+    raw = json.loads(index.read_text()) if index.is_file() else {}
+    if raw.get("_class_name") != list(PIPELINE_CLASS):
+        return {}
+    scheduler = json.loads((pipeline_folder / "scheduler" / "scheduler_config.json").read_text())
+    samplers = {type(make_scheduler(kind, {})).__name__: kind for kind in SAMPLERS}
+    return {"sampler": samplers[scheduler["_class_name"]],
+            "sample_steps": raw["num_inference_steps"], "cfg": raw["guidance_scale"],
+            "eta": raw["eta"]}
+
+
 def export_diffusers(run: LoadedRun, out: str | Path) -> Path:
-    """Write a diffusion run as a diffusers pipeline folder (unet/, scheduler/): it loads with
-    `DDPMPipeline.from_pretrained(out)` and back into genlab with `--unet out`."""
-    from diffusers import DDPMPipeline
+    """Write a diffusion run as a diffusers pipeline folder: unet/, scheduler/ (the run's
+    sampler with genlab's trailing spacing), model_index.json (the run's steps, guidance scale
+    and eta) and pipeline_genlab.py, the pipeline that samples as `genlab sample` does.
+    `DiffusionPipeline.from_pretrained(out, trust_remote_code=True)` loads it (DDPMPipeline
+    could not take class labels); `--unet out` loads it back into genlab."""
+    from genlab.files import write_json, write_text
+    from genlab.runs import pipeline_genlab
 
     if "unet" not in run.method.nets or not hasattr(run.method, "noise"):
         raise ConfigError(f"{run.path} is a {run.cfg.method.name} run: only ddpm runs export "
                           "to diffusers")
     if run.cfg.method.name != "ddpm":
         raise ConfigError("latent diffusion runs need their VAE: export ddpm runs only")
+    cfg = run.cfg.method
+    # the training config keeps the run's prediction_type: diffusers' schedulers read v
+    scheduler = make_scheduler(cfg.sampler, dict(run.method.noise.config))
+    pipe = pipeline_genlab.GenlabPipeline(
+        unet=run.method.nets["unet"], scheduler=scheduler, num_inference_steps=cfg.sample_steps,
+        guidance_scale=cfg.cfg, eta=cfg.eta)
     out = Path(out)
-    DDPMPipeline(unet=run.method.nets["unet"], scheduler=run.method.noise).save_pretrained(out)
+    pipe.save_pretrained(out)
+    source = Path(pipeline_genlab.__file__)
+    write_text(out / f"{PIPELINE_CLASS[0]}.py", source.read_text())
+    # a [file, class] _class_name is how diffusers finds a folder's own pipeline code
+    index = json.loads((out / "model_index.json").read_text())
+    write_json(out / "model_index.json", {**index, "_class_name": list(PIPELINE_CLASS)})
     return out
