@@ -18,7 +18,7 @@ from genlab.files import atomic_path
 from genlab.generate.paths import N_MAX, check_grid_count, check_png_out, check_sample_out
 from genlab.images import class_rows, save_grid, save_image, to_uint8
 from genlab.methods.base import Method
-from genlab.methods.diffusion import DDPM, noise_generator
+from genlab.methods.diffusion import DDPM
 from genlab.runs.load import LoadedRun
 from genlab.sampling import truncate
 
@@ -104,10 +104,9 @@ def _entry(name: str) -> zipfile.ZipInfo:
 def decode(method: Method, z: Tensor, labels: Tensor | None = None, options: Any = None,
            on_step: Callable[[int, int], None] | None = None) -> Tensor:
     """`method.decode`, with `on_step(i, steps)` after each sampler step of a diffusion run,
-    the one kind of method whose decoding is long. A DDPM's decode is its `denoise` with the
-    sampler's noise drawn from z, so the images are the same with or without `on_step`."""
+    the one kind of method whose decoding is long (the images are the same either way)."""
     if on_step is not None and isinstance(method, DDPM):
-        return method.denoise(z, labels, options, generator=noise_generator(z), on_step=on_step)
+        return method.decode(z, labels, options, on_step=on_step)
     return method.decode(z, labels, options)
 
 

@@ -223,8 +223,10 @@ class DDPM(Method):
         return lambda x0: guide(self.from_space(x0))
 
     def decode(self, z: Tensor, labels: Tensor | None = None,
-               options: SamplingOptions | None = None) -> Tensor:
-        return self.denoise(z, labels, options, generator=noise_generator(z))
+               options: SamplingOptions | None = None, on_step: Any = None) -> Tensor:
+        """`denoise` with the sampler's fresh noise drawn from z (same z, same images);
+        `on_step(i, steps)` after each sampler step (progress bars)."""
+        return self.denoise(z, labels, options, generator=noise_generator(z), on_step=on_step)
 
 
 def noise_generator(z: Tensor) -> torch.Generator:
