@@ -69,3 +69,26 @@ def test_eval_of_a_clip_run_says_so_before_any_work(tmp_path, capsys, monkeypatc
 def test_interpolate_steps_help_counts_every_frame(capsys):
     code, out, _ = run_cli(["interpolate", "--help"], capsys)
     assert code == 0 and "frames per row, both ends included" in " ".join(out.split())
+
+
+def test_a_second_img2img_or_inpaint_does_not_overwrite_the_first(tmp_path, capsys):
+    import numpy as np
+    from PIL import Image
+
+    args = ["train", "ddpm-shapes", *_set(tiny(tmp_path, "train.steps=1", "name=d",
+                                               "train.tensorboard=false", method="ddpm"))]
+    assert run_cli(args, capsys)[0] == 0
+    run = tmp_path / "runs" / "d"
+    image, mask = tmp_path / "in.png", tmp_path / "mask.png"
+    Image.fromarray(np.full((16, 16, 3), 90, np.uint8)).save(image)
+    Image.fromarray(np.full((16, 16), 255, np.uint8)).save(mask)
+    for _ in range(2):
+        code, _, err = run_cli(["img2img", run, "--init", image, "--label", "0", "--steps", "2"],
+                               capsys)
+        assert code == 0, err
+        code, _, err = run_cli(["inpaint", run, "--image", image, "--mask", mask, "--label", "0",
+                                "--steps", "2", "--jumps", "1"], capsys)
+        assert code == 0, err
+    names = sorted(p.name for p in tmp_path.glob("in-*.png"))
+    assert names == ["in-img2img-2.png", "in-img2img.png", "in-inpainted-2.png",
+                     "in-inpainted.png"]

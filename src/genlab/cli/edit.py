@@ -15,6 +15,7 @@ from genlab.generate.paths import (
     check_grid_count,
     check_image_file,
     check_png_out,
+    unused_path,
 )
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ def img2img(
     image = read_image(init, loaded.info.channels, size=loaded.info.image_size)
     result = run_img2img(loaded, image, strength=strength, n=n, seed=seed, label=label,
                          options=options, progress=True)
-    path = _save(result, out_path or init.with_name(f"{init.stem}-img2img.png"))
+    path = _save(result, out_path or unused_path(init.with_name(f"{init.stem}-img2img.png")))
     say(f"wrote {path}")
 
 
@@ -106,7 +107,7 @@ def inpaint(
     result = run_inpaint(loaded, picture, regen, steps=steps, jumps=jumps,
                          jump_length=jump_length, n=n, seed=seed, label=label,
                          options=options, progress=True)
-    path = _save(result, out_path or image.with_name(f"{image.stem}-inpainted.png"))
+    path = _save(result, out_path or unused_path(image.with_name(f"{image.stem}-inpainted.png")))
     say(f"wrote {path} ({int(regen.sum())} of {regen.numel()} pixels regenerated)")
 
 

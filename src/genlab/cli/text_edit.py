@@ -49,13 +49,13 @@ def edit(
 
     from genlab.generate.clip_models import load_clip
     from genlab.generate.guidance import sampling_options
-    from genlab.generate.paths import check_image_file, check_png_out
+    from genlab.generate.paths import check_image_file, check_png_out, unused_path
     from genlab.generate.text_edit import text_edit
     from genlab.images import read_image, save_image
     from genlab.runs.load import load_run
 
     # PNG only: a lossy format would change the kept pixels
-    path = check_png_out(out_path or image.with_name(f"{image.stem}-edited.png"))
+    path = check_png_out(out_path or unused_path(image.with_name(f"{image.stem}-edited.png")))
     check_image_file(image, "IMAGE")
     run = load_run(diffusion)
     options = sampling_options(run, cfg=cfg)

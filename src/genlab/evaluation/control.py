@@ -7,7 +7,7 @@ from pathlib import Path
 
 from genlab.errors import ConfigError
 from genlab.generate.control import Steered, steer
-from genlab.generate.paths import check_png_out
+from genlab.generate.paths import check_png_out, unused_path
 from genlab.images import save_grid
 from genlab.methods.diffusion import DDPM
 from genlab.runs.load import load_run
@@ -33,7 +33,7 @@ def control_run(run: str | Path, target: str, *, steps: int = 100, n: int = 64,
                    lr=lr, restarts=restarts, seed=seed, progress=progress)
     import torch
 
-    path = out or loaded.path / "samples" / f"control-{index}.png"
+    path = out or unused_path(loaded.path / "samples" / f"control-{index}.png")
     rows = 8
     grid = torch.cat([result.before[:rows * 4], result.after[:rows * 4]])
     save_grid(grid, path, nrow=rows)
