@@ -23,7 +23,7 @@ from rich.console import Console
 import genlab.engine.progress as progress_module
 from conftest import PYTHON, ROOT, run_cli, subprocess_env, tiny
 from genlab import train
-from genlab.engine.progress import TrainProgress
+from genlab.engine.progress import StepProgress
 from genlab.images import class_rows
 from genlab.runs.config import load_config
 
@@ -130,7 +130,7 @@ def test_losses_never_push_out_the_count_or_the_eta(terminal, columns):
     buffer = terminal(columns)
     logs = {"loss_d": 1.2345, "loss_g": 0.98765, "d_real": 0.5, "d_fake": -0.25,
             "train_seconds": 12.3, "images_per_s": 1234.5}
-    bar = TrainProgress(500, 0)
+    bar = StepProgress(500, 0)
     for step in range(1, 61):
         time.sleep(0.002)
         bar.update(step, logs if step % 10 == 0 else None)

@@ -48,7 +48,7 @@ def text2img(
     """Optimise a VQGAN latent until CLIP sees the prompt in the image (VQGAN-CLIP)."""
     import torch
 
-    from genlab.engine.progress import TrainProgress
+    from genlab.engine.progress import StepProgress
     from genlab.errors import ConfigError
     from genlab.generate.clip_models import load_clip
     from genlab.generate.paths import check_image_file, check_png_out
@@ -80,7 +80,7 @@ def text2img(
     elif init is not None:
         init_image = to_float(read_image(init, net.encoder.conv_in.in_channels))
 
-    bar = TrainProgress(steps, 0, label="text2img")
+    bar = StepProgress(steps, 0, label="text2img")
     every = max(1, steps // 20)  # off a terminal the bar prints a line per logged update
     try:
         image, frames = text_to_image(

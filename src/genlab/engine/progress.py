@@ -175,7 +175,6 @@ class StepProgress:
                       markup=False)
 
 
-TrainProgress = StepProgress  # the name the trainer, the judge and text2img know it by
 
 
 @contextmanager

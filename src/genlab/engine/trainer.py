@@ -35,7 +35,7 @@ from genlab.engine.ema import EMA
 from genlab.engine.guard import NonFiniteLoss, first_nonfinite
 from genlab.engine.hardware import Hardware, autocast_dtype, state_digest
 from genlab.engine.plots import plot_losses
-from genlab.engine.progress import TrainProgress, console
+from genlab.engine.progress import StepProgress, console
 from genlab.engine.run_dir import clean_temporaries, lock_run_dir, new_run_dir, write_files
 from genlab.engine.step import StepContext, step_seed
 from genlab.engine.tracking import METRICS, Tracker, read_metrics, require_wandb
@@ -327,7 +327,7 @@ class Trainer:
             self._say(f"run folder: {self.run_dir} (step {self.step}/{t.steps}, "
                       f"{self.hw.device.type}, {self.precision}, {self.hw.world} process(es))")
         old = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-        progress = TrainProgress(t.steps, self.step, self.show_progress and self.hw.is_main)
+        progress = StepProgress(t.steps, self.step, self.show_progress and self.hw.is_main)
         images_per_step = t.batch_size * self.method.batches_per_step * self.hw.world
         last_time, last_step = time.perf_counter(), self.step
         saved_at = -1

@@ -29,7 +29,7 @@ from torch import Tensor
 from genlab.data import ImageData
 from genlab.data.config import DataConfig
 from genlab.engine.hardware import cpu_has_fast_bf16
-from genlab.engine.progress import TrainProgress, console
+from genlab.engine.progress import StepProgress, console
 from genlab.errors import ConfigError, EvalError
 from genlab.files import atomic_path, write_json, write_text
 from genlab.images import to_float
@@ -233,7 +233,7 @@ def _fit(train: ImageData, test: ImageData, *, seed: int, epochs: int, batch_siz
             console.print(f"training a judge for {train.name} ({train.image_size}px, "
                           f"{train.num_classes} classes, {len(train)} images, {epochs} epochs)",
                           highlight=False, markup=False, soft_wrap=True)
-        bar = TrainProgress(total, 0, enabled=progress)
+        bar = StepProgress(total, 0, enabled=progress)
         step = 0
         try:
             for epoch in range(1, epochs + 1):
