@@ -50,6 +50,26 @@ def class_rows(n: int, num_classes: int) -> tuple[Tensor | None, int]:
     return torch.arange(n) % num_classes, row
 
 
+TRANSLATION_ROWS = 8  # examples (rows of input | output | target) in a translation grid
+
+
+def side_by_side(columns: Sequence[Tensor]) -> Tensor:
+    """Images for a grid with one example per row and one column per tensor (input | output |
+    target): grey columns become RGB when another is colour, smaller ones (a super-resolution
+    input) are enlarged by nearest neighbour so its pixels stay visible. Pass nrow=len(columns)."""
+    channels = max(c.shape[1] for c in columns)
+    side = max(c.shape[-1] for c in columns)
+    ready = []
+    for col in columns:
+        col = col.detach().float().cpu()
+        if col.shape[1] != channels:
+            col = col.expand(-1, channels, -1, -1)
+        if col.shape[-1] != side:
+            col = torch.nn.functional.interpolate(col, size=(side, side), mode="nearest")
+        ready.append(col)
+    return torch.stack(ready, dim=1).flatten(0, 1)
+
+
 def grid_image(images: Tensor, nrow: int = 8, padding: int = 2) -> Image.Image:
     """A PIL grid of float [-1, 1] or uint8 images."""
     if images.dtype != torch.uint8:

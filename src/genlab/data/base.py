@@ -34,6 +34,13 @@ class ImageData:
     # `OWN_SPLIT` for the keys): run.json, judge fingerprints and eval reports carry it.
     # None: the dataset's own train/test split.
     split: dict[str, Any] | None = None
+    # Image-to-image data (`data.pairs`): the input each image is made from, uint8
+    # [N, C', S', S'] (C' and S' may differ from the images': edges, label maps, low resolution).
+    # paired=False: two unpaired domains; inputs[i] is a domain-A image drawn with no relation
+    # to images[i] (domain B). domains names them (input domain, image domain).
+    inputs: torch.Tensor | None = None
+    paired: bool = True
+    domains: tuple[str, str] = ("input", "image")
 
     def __post_init__(self) -> None:
         # These are programming errors in a loader, not user errors: fail loudly and early.
@@ -48,6 +55,11 @@ class ImageData:
             raise ValueError(f"captions must have {n} entries, got {len(self.captions)}")
         if self.masks is not None and (self.masks.shape[0] != n or self.masks.dtype != torch.bool):
             raise ValueError(f"masks must be bool [{n}, K, H, W], got {tuple(self.masks.shape)}")
+        inputs = self.inputs
+        if inputs is not None and (inputs.dtype != torch.uint8 or inputs.ndim != 4
+                                   or inputs.shape[0] != n or inputs.shape[2] != inputs.shape[3]):
+            raise ValueError(f"inputs must be uint8 [{n}, C, S, S], got {inputs.dtype} "
+                             f"{tuple(inputs.shape)}")
 
     @property
     def num_classes(self) -> int:
@@ -60,6 +72,14 @@ class ImageData:
     @property
     def image_size(self) -> int:
         return int(self.images.shape[2])
+
+    @property
+    def input_channels(self) -> int:
+        return int(self.inputs.shape[1]) if self.inputs is not None else 0
+
+    @property
+    def input_size(self) -> int:
+        return int(self.inputs.shape[2]) if self.inputs is not None else 0
 
     def __len__(self) -> int:
         return int(self.images.shape[0])

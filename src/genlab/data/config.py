@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from genlab.config import Section
@@ -22,6 +24,18 @@ class DataConfig(Section):
     caption_template: str | None = Field(
         None, pattern=r"\{class\}", description="captions from class names, e.g. 'a photo of a "
         "{class}' (None: the dataset's own captions; labelled sets without any get that one)")
+
+    pairs: Literal["none", "edges", "labels", "grey", "sr2", "sr4", "aligned", "folders",
+                   "unaligned"] = Field(
+        "none", description="image-to-image data: none; an input derived from each image "
+        "(edges, labels: shapes' shape map without colour, grey, sr2/sr4: low resolution); a "
+        "folder of A|B side-by-side images (aligned) or A/ and B/ with matching names (folders); "
+        "two unpaired domains (unaligned: trainA/ trainB/ folders, or data.domains classes)")
+    domains: tuple[str, str] | None = Field(
+        None, description="pairs=unaligned on a labelled dataset: the classes (names or "
+        "indices) of domain A and domain B, e.g. [Sneaker, Ankle boot]")
+    direction: Literal["AtoB", "BtoA"] = Field(
+        "AtoB", description="which side is the input: A (AtoB) or B (BtoA); pix2pix's --direction")
 
     def load(self, split: str = "train", seed: int = 0) -> ImageData:
         """Load one split of this dataset into memory."""

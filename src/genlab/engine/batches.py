@@ -2,8 +2,9 @@
 
 The indices of every batch are a pure function of (seed, step, rank), so a resumed run sees
 exactly the batches the uninterrupted run would have seen, with no loader state to save.
-Per-example tensors a method derives once from the data (`Method.prepare_data`, e.g. caption
-tokens under "text") are sliced with the same indices, so no per-item Python runs in the loop.
+Image-to-image data adds each image's input under "input". Per-example tensors a method
+derives once from the data (`Method.prepare_data`, e.g. caption tokens under "text") are
+sliced with the same indices, so no per-item Python runs in the loop.
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ class DeviceBatcher:
                  extra: dict[str, Tensor] | None = None) -> None:
         self.images = data.images.to(device)
         self.labels = data.labels.to(device) if data.labels is not None else None
+        # image-to-image data: each image's input (paired) or a domain-A image (unpaired)
+        self.inputs = data.inputs.to(device) if data.inputs is not None else None
         self.extra = {}
         for key, tensor in (extra or {}).items():
-            if key in ("image", "label") or len(tensor) != len(data):
+            if key in ("image", "label", "input") or len(tensor) != len(data):
                 raise ValueError(f"extra batch tensor {key!r} must be a new key with one row "
                                  f"per image ({len(data)}), got {tuple(tensor.shape)}")
             self.extra[key] = tensor.to(device)
@@ -57,5 +60,7 @@ class DeviceBatcher:
         out = {"image": to_float(self.images[idx]).contiguous(memory_format=self.memory_format)}
         if self.labels is not None:
             out["label"] = self.labels[idx]
+        if self.inputs is not None:
+            out["input"] = to_float(self.inputs[idx]).contiguous(memory_format=self.memory_format)
         out.update({key: tensor[idx] for key, tensor in self.extra.items()})
         return out

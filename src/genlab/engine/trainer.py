@@ -40,7 +40,14 @@ from genlab.engine.run_dir import clean_temporaries, lock_run_dir, new_run_dir, 
 from genlab.engine.step import StepContext, step_seed
 from genlab.engine.tracking import METRICS, Tracker, read_metrics, require_wandb
 from genlab.errors import CheckpointError, TrainingError
-from genlab.images import class_rows, grid_image, save_grid
+from genlab.images import (
+    TRANSLATION_ROWS,
+    class_rows,
+    grid_image,
+    save_grid,
+    side_by_side,
+    to_float,
+)
 from genlab.methods.base import Method
 
 Evaluator = Callable[[Method, int], dict[str, float]]
@@ -131,6 +138,12 @@ class Trainer:
         n_grid = len(self._grid_labels) if self._grid_labels is not None else train.sample_n
         # Methods that make no images (CLIP) get no sample grids.
         self._grid_z = self._fixed_latents(n_grid) if self.method.generative else None
+        # image-to-image methods: the grid translates the first training inputs
+        self._grid_pairs = None
+        if self.method.translates and data.inputs is not None:
+            k = min(train.sample_n, TRANSLATION_ROWS, len(data))
+            self._grid_pairs = (to_float(data.inputs[:k]).to(self.hw.device),
+                                to_float(data.images[:k]).to(self.hw.device))
         self._stop_requested = False
 
     def _fixed_latents(self, n: int) -> Tensor:
@@ -278,7 +291,8 @@ class Trainer:
 
     def evaluate(self) -> dict[str, float] | None:
         """Run the evaluator (rank 0) on the EMA nets; keep checkpoints/best by lowest FID."""
-        if not self.hw.is_main or self.evaluator is None or not self.method.generative:
+        if not self.hw.is_main or self.evaluator is None or not (self.method.generative
+                                                                 or self.method.translates):
             return None
         with sampling(self.method, self.ema) as m:
             results = {f"eval/{k}": v for k, v in self.evaluator(m, self.step).items()}
@@ -296,14 +310,23 @@ class Trainer:
         return every > 0 and self.step % every == 0
 
     def write_samples(self, name: str) -> Path | None:
-        if not self.hw.is_main or self.run_dir is None or self._grid_z is None:
+        if not self.hw.is_main or self.run_dir is None:
             return None
-        labels = self._grid_labels.to(self.hw.device) if self._grid_labels is not None else None
-        with sampling(self.method, self.ema) as m:
-            images = m.decode(self._grid_z, labels)
-        path = save_grid(images, self.run_dir / "samples" / f"{name}.png", nrow=self._grid_nrow)
+        if self._grid_pairs is not None:
+            with sampling(self.method, self.ema) as m:
+                columns = m.translation_grid(*self._grid_pairs)
+            images, nrow = side_by_side(columns), len(columns)
+        elif self._grid_z is not None:
+            labels = self._grid_labels.to(self.hw.device) if self._grid_labels is not None \
+                else None
+            with sampling(self.method, self.ema) as m:
+                images = m.decode(self._grid_z, labels)
+            nrow = self._grid_nrow
+        else:
+            return None
+        path = save_grid(images, self.run_dir / "samples" / f"{name}.png", nrow=nrow)
         if self.tracker is not None:
-            self.tracker.log_image(self.step, "samples", grid_image(images, self._grid_nrow))
+            self.tracker.log_image(self.step, "samples", grid_image(images, nrow))
         return path
 
     def run(self) -> TrainResult:

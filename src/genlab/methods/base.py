@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 import torch
 from pydantic import BaseModel
 from torch import Tensor, nn
+
+from genlab.errors import ConfigError
 
 if TYPE_CHECKING:
     from genlab.data import ImageData
@@ -28,6 +30,12 @@ class DataInfo:
     image_size: int
     num_classes: int = 0
     class_names: list[str] = field(default_factory=list)
+    # image-to-image data: the inputs' channels and side (0: no inputs), whether inputs and
+    # images are pairs, and the names of the two domains (input, image)
+    input_channels: int = 0
+    input_size: int = 0
+    paired: bool = True
+    domains: list[str] = field(default_factory=lambda: ["input", "image"])
 
 
 class StepContext(Protocol):
@@ -46,6 +54,8 @@ class Method:
     name: ClassVar[str]
     Config: ClassVar[type[BaseModel]]
     tiny: ClassVar[dict[str, Any]] = {}
+    # `data.*` values the contract tests train it on (image-to-image methods need inputs)
+    tiny_data: ClassVar[dict[str, Any]] = {}
     ema_nets: ClassVar[tuple[str, ...]] = ()  # nets the engine keeps an EMA of
     # config fields naming other runs -> the config field and net their config/weights fill
     # (`runs.pretrained` copies the config in and loads the weights before a new run)
@@ -58,6 +68,13 @@ class Method:
     truncatable: ClassVar[bool] = True  # shrinking z trades diversity for fidelity
     # sample_latents/decode make images; False (CLIP) makes the engine skip sample grids
     generative: ClassVar[bool] = True
+    # maps input images to images (`translate`) instead of latents to images (Pix2Pix,
+    # CycleGAN, SRGAN): grids, `genlab translate` and evaluation use `translate`
+    translates: ClassVar[bool] = False
+    # what `translate` takes as `direction` (CycleGAN learns both ways)
+    directions: ClassVar[tuple[str, ...]] = ("AtoB",)
+    # what the data must provide (checked by `check_data` before any training)
+    needs_inputs: ClassVar[Literal["none", "paired", "any"]] = "none"
 
     def __init__(self, cfg: Any, info: DataInfo) -> None:
         self.cfg = cfg
@@ -95,6 +112,28 @@ class Method:
         `options`: how to sample, chosen per call (diffusion: a `SamplingOptions`); None: the
         method's `default_sampling()`. Methods without options take only None."""
         raise NotImplementedError
+
+    def translate(self, inputs: Tensor, direction: str = "AtoB") -> Tensor:
+        """Input images in [-1, 1] (the data's input channels and side) to output images in
+        [-1, 1] (the data's image channels and side). `direction`: one of `directions`."""
+        raise ConfigError(f"{self.name} runs make images from noise, not from input images: "
+                          "use `genlab sample`")
+
+    def translation_grid(self, inputs: Tensor, targets: Tensor) -> list[Tensor]:
+        """The columns of a training grid row, one example per row: input | output | target."""
+        return [inputs, self.translate(inputs), targets]
+
+    @classmethod
+    def check_data(cls, info: DataInfo) -> None:
+        """Raise ConfigError, before any work, when the data lacks what this method needs."""
+        if cls.needs_inputs == "none":
+            return
+        if not info.input_channels:
+            raise ConfigError(f"method {cls.name} learns image-to-image: pick data with inputs, "
+                              "e.g. --set data.pairs=edges (see docs/image2image.md)")
+        if cls.needs_inputs == "paired" and not info.paired:
+            raise ConfigError(f"method {cls.name} needs paired data (an input for every "
+                              "image); for two unpaired domains use method.name=cyclegan")
 
     def default_sampling(self) -> Any:
         """The sampling options `decode` uses when given none (None: it takes none)."""

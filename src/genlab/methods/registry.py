@@ -30,12 +30,17 @@ def method_class(name: str) -> type[Method]:
 
 
 def build_method(cfg: Any, info: DataInfo) -> Method:
-    return METHODS[cfg.name](cfg, info)
+    cls = METHODS[cfg.name]
+    cls.check_data(info)
+    return cls(cfg, info)
 
 
 def tiny_overrides(name: str) -> list[str]:
-    """`--set` items that make a method's nets tiny (for tests and smoke runs)."""
+    """`--set` items that make a method's nets tiny (for tests and smoke runs), with the
+    `data.*` values it needs (image-to-image methods: data with inputs)."""
     import json
 
+    cls = METHODS[name]
     return [f"method.name={name}",
-            *(f"method.{k}={json.dumps(v)}" for k, v in METHODS[name].tiny.items())]
+            *(f"method.{k}={json.dumps(v)}" for k, v in cls.tiny.items()),
+            *(f"data.{k}={json.dumps(v)}" for k, v in cls.tiny_data.items())]

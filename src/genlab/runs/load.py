@@ -69,6 +69,16 @@ class LoadedRun:
             labels = labels.to(self.device)
         return self.method.decode(z, labels, options)
 
+    @torch.no_grad()
+    def translate(self, inputs: Tensor, direction: str = "AtoB") -> Tensor:
+        """Image-to-image runs (Pix2Pix, CycleGAN, SRGAN): input images in [-1, 1], the run's
+        input channels and side (`info.input_channels`, `info.input_size`), to output images.
+        `direction`: one of `method.directions` (CycleGAN: "AtoB" or "BtoA")."""
+        if direction not in self.method.directions:
+            raise ConfigError(f"{self.path} translates {', '.join(self.method.directions)}; "
+                              f"got direction {direction!r}")
+        return self.method.translate(inputs.to(self.device), direction)
+
 
 def load_run(path: str | Path, checkpoint: str = "last", *, ema: bool = True,
              device: str = "cpu") -> LoadedRun:

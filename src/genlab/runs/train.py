@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 
 from genlab.config import apply_overrides, read_yaml
+from genlab.data import ImageData
 from genlab.engine.checkpoint import list_checkpoints
 from genlab.engine.hardware import Hardware, resolve_device, resolve_precision
 from genlab.engine.progress import console
@@ -21,6 +22,14 @@ from genlab.runs.pretrained import init_from as init_from_run
 from genlab.runs.pretrained import load_pretrained, resolve_pretrained
 
 
+def data_info(data: ImageData) -> DataInfo:
+    """The data facts a method is built from (saved in run.json: sampling needs no data)."""
+    return DataInfo(channels=data.channels, image_size=data.image_size,
+                    num_classes=data.num_classes if data.labels is not None else 0,
+                    class_names=list(data.class_names), input_channels=data.input_channels,
+                    input_size=data.input_size, paired=data.paired, domains=list(data.domains))
+
+
 def build_trainer(cfg: RunConfig, *, resume: Path | None = None,
                   init_from: Path | None = None, evaluator: Evaluator | None = None,
                   show_progress: bool = True) -> Trainer:
@@ -31,9 +40,7 @@ def build_trainer(cfg: RunConfig, *, resume: Path | None = None,
     precision = resolve_precision(cfg.train.precision, device)
     hw = Hardware(device)
     data = cfg.data.load("train", seed=cfg.seed)
-    info = DataInfo(channels=data.channels, image_size=data.image_size,
-                    num_classes=data.num_classes if data.labels is not None else 0,
-                    class_names=list(data.class_names))
+    info = data_info(data)
     # a run stopped before its first checkpoint resumes from step 0, built like a new one
     fresh = resume is None or not list_checkpoints(Path(resume) / "checkpoints")
     if resume is not None and fresh and show_progress and hw.is_main:
