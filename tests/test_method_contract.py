@@ -6,6 +6,7 @@ import json
 
 import pytest
 import torch
+from PIL import Image
 from safetensors.torch import load_file
 
 import genlab
@@ -59,3 +60,20 @@ def test_method_trains_saves_loads_resumes_and_samples(name, tmp_path):
         assert torch.isfinite(images).all() and images.min() >= -1 and images.max() <= 1
         assert torch.equal(images, loaded.sample(2, seed=0))  # same seed, same images
         assert (half / "samples" / "final.png").is_file()
+    if cls.translates:  # image-to-image: inputs of the data's input shape -> images
+        loaded = genlab.load_run(half)
+        info = loaded.info
+        assert info.input_channels and info.input_size
+        a = (info.input_channels, info.input_size, info.input_size)
+        b = (info.channels, info.image_size, info.image_size)
+        for direction in cls.directions:  # BtoA (CycleGAN) maps image-domain to input-domain
+            shape_in, shape_out = (a, b) if direction == "AtoB" else (b, a)
+            inputs = torch.rand(2, *shape_in) * 2 - 1
+            out = loaded.translate(inputs, direction)
+            assert out.shape == (2, *shape_out)
+            assert torch.isfinite(out).all() and out.min() >= -1 and out.max() <= 1
+            assert torch.equal(out, loaded.translate(inputs, direction))  # eval mode: no noise
+        # the grid: one example per row (8), input | output | target (| more) columns
+        with Image.open(half / "samples" / "final.png") as grid:
+            cols, rows = ((side - 2) / (info.image_size + 2) for side in grid.size)
+        assert rows == 8 and cols in (3, 4)

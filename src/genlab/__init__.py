@@ -1,6 +1,7 @@
 """genlab: train, evaluate and sample generative image models.
 
-The Python API: `genlab.train(config)` and `genlab.load_run(path)` (both from `genlab.runs`).
+The Python API: `genlab.train(config)` and `genlab.load_run(path)` (both from `genlab.runs`);
+`genlab.translate_images(run, inputs, out_dir)` for image-to-image runs (`genlab.generate`).
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from genlab.version import __version__
 
 if TYPE_CHECKING:
     from genlab.engine.trainer import TrainResult
+    from genlab.generate.translate import Translation
     from genlab.runs.load import LoadedRun
 
-__all__ = ["__version__", "load_run", "train"]
+__all__ = ["__version__", "load_run", "train", "translate_images"]
 
 
 def load_run(path: Any, checkpoint: str = "last", *, ema: bool = True,
@@ -32,3 +34,13 @@ def train(config: Any, overrides: list[str] | None = None, **kwargs: Any) -> Tra
 
     cfg = config if isinstance(config, RunConfig) else load_config(config, overrides)
     return _train(cfg, **kwargs)
+
+
+def translate_images(run: Any, inputs: Any, out_dir: Any, *, direction: str = "AtoB",
+                     **kwargs: Any) -> Translation:
+    """Translate image files and folders with an image-to-image run (a run folder or a
+    LoadedRun) into one PNG per input in out_dir; keyword arguments as
+    `genlab.generate.translate.translate_images` (seed, grid, checkpoint, device...)."""
+    from genlab.generate.translate import translate_images as _translate_images
+
+    return _translate_images(run, inputs, out_dir, direction=direction, **kwargs)

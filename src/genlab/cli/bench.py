@@ -87,6 +87,30 @@ def bench_diffusion_cmd(
     say(f"wrote {page}")
 
 
+@bench_app.command("image2image")
+def bench_image2image_cmd(
+    seeds: Annotated[int, typer.Option(help="seeds per run")] = 3,
+    quick: Annotated[bool, typer.Option("--quick", help="a smoke test: tiny nets, steps and "
+                                        "data, one seed (seconds, not results)")] = False,
+    workers: Annotated[int | None, typer.Option(help="runs trained side by side (each gets "
+                                                "an equal share of the CPU threads; default "
+                                                "2, --quick 1)")] = None,
+    runs: Annotated[Path, typer.Option(help="scratch folder for the run folders")] =
+    Path("runs/bench-image2image"),
+    out: Annotated[Path, typer.Option("--out", help="the results page (its grids and raw "
+                                      "numbers go to a folder of the same name beside it)")] =
+    Path("docs/results/image2image.md"),
+) -> None:
+    """Pix2Pix, CycleGAN and SRGAN on paired, unpaired and x4 tasks; the papers' claims."""
+    from genlab.bench.image2image import bench_image2image
+
+    workers = workers if workers is not None else 1 if quick else 2
+    if seeds < 1 or workers < 1 or out.suffix != ".md":
+        raise ConfigError("--seeds and --workers must be >= 1 and --out a .md file")
+    page = bench_image2image(seeds=seeds, quick=quick, workers=workers, page=out, runs=runs)
+    say(f"wrote {page}")
+
+
 @bench_app.command("text2img")
 def bench_text2img_cmd(
     clip: Annotated[Path, typer.Option(help="the benchmark's CLIP (steers and scores): a clip "

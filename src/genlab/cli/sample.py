@@ -59,10 +59,13 @@ def sample(
     from genlab.generate.guidance import sampling_options
     from genlab.generate.paths import check_sample_out, unused_path
     from genlab.generate.sample import save_samples
+    from genlab.generate.translate import refuse_sampling
     from genlab.runs.load import load_run, load_unet_folder
 
     if (run is None) == (unet is None):
         raise ConfigError("pass a run folder or --unet FOLDER (one of them)")
+    if run is not None:
+        refuse_sampling(run)  # an image-to-image run: before any work
     target = out_path or unused_path((run / "samples" if run else Path(".")) / _default_name(
         seed=seed, label=label, n=n, truncation=truncation, sampler=sampler, steps=steps,
         cfg=cfg))

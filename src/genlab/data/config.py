@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from genlab.config import Section
 from genlab.data.base import ImageData
-from genlab.data.registry import load_dataset
+from genlab.data.registry import dataset_split, load_dataset
 from genlab.data.shapes import ShapesOptions
 
 
@@ -37,9 +37,23 @@ class DataConfig(Section):
     direction: Literal["AtoB", "BtoA"] = Field(
         "AtoB", description="which side is the input: A (AtoB) or B (BtoA); pix2pix's --direction")
 
+    @field_validator("domains", mode="before")
+    @classmethod
+    def _indices_as_text(cls, value: Any) -> Any:
+        """[7, 9] from YAML or --set: class indices, kept as text like class names."""
+        if isinstance(value, list | tuple):
+            return [str(v) if isinstance(v, int) and not isinstance(v, bool) else v
+                    for v in value]
+        return value
+
     def load(self, split: str = "train", seed: int = 0) -> ImageData:
         """Load one split of this dataset into memory."""
         return load_dataset(self.name, split=split, image_size=self.image_size, root=self.root,
                             download=self.download, shapes=self.shapes, seed=seed,
-                            caption_template=self.caption_template)
+                            caption_template=self.caption_template, pairs=self.pairs,
+                            domains=self.domains, direction=self.direction)
+
+    def split_facts(self) -> dict[str, Any]:
+        """How the train and test splits are drawn, without loading images (for run.json)."""
+        return dataset_split(self.name, self.pairs)
 

@@ -41,6 +41,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from genlab.data.base import DataWarning, ImageData, centre_crop_square, resize_images
@@ -56,7 +57,7 @@ HOLDOUT_SEED = 0  # fixed: the split belongs to the folder, not to a run's or ev
 MIN_SPLIT_FILES = 100
 
 
-def _files(folder: Path) -> list[Path]:
+def image_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*")
                   if p.is_file() and p.name != CAPTIONS_FILE
                   and not any(part.startswith(".") for part in p.relative_to(folder).parts))
@@ -101,20 +102,32 @@ def _attach_captions(top: Path, folder: Path, paths: list[Path]) -> tuple[list[s
     return captions, f"{CAPTIONS_FILE}: {'; '.join(problems)}" if problems else ""
 
 
+def read_pixels(path: Path, size: int, *, draft: bool = True
+                ) -> tuple[np.ndarray, list[str]] | None:
+    """The image file as uint8 [H, W] or [H, W, 3] by `to_rgb_or_grey`'s rule, and the notes of
+    its conversion; None when the file is not a readable image. draft: JPEGs decode big photos
+    at a reduced scale (off where the file's full size matters: image pairs compare sizes)."""
+    try:
+        return to_rgb_or_grey(open_image(path, draft=2 * size if draft else None), size=size)
+    except DataError:
+        return None
+
+
+def square_tensor(array: np.ndarray, size: int) -> torch.Tensor:
+    """Pixels [H, W] or [H, W, C] as uint8 [1 or 3, size, size], centre-cropped and resized."""
+    tensor = torch.from_numpy(np.ascontiguousarray(array))
+    tensor = tensor[None] if tensor.dim() == 2 else tensor.permute(2, 0, 1)
+    return resize_images(centre_crop_square(tensor)[None], size)[0]
+
+
 def _decode(path: Path, size: int) -> tuple[torch.Tensor, list[str]] | None:
     """Decoded, centre-cropped image as uint8 [1 or 3, size, size] (grey modes stay grey) and
     the notes of its conversion; None when the file is not a readable image."""
-    try:
-        # draft: JPEGs decode big photos at a reduced scale
-        array, notes = to_rgb_or_grey(open_image(path, draft=2 * size), size=size)
-    except DataError:
-        return None
-    tensor = torch.from_numpy(array)
-    tensor = tensor[None] if tensor.dim() == 2 else tensor.permute(2, 0, 1)
-    return resize_images(centre_crop_square(tensor)[None], size)[0], notes
+    pixels = read_pixels(path, size)
+    return None if pixels is None else (square_tensor(pixels[0], size), pixels[1])
 
 
-def _warn_once(where: str, folder: Path, total: int, skipped: list[Path],
+def warn_once(where: str, folder: Path, total: int, skipped: list[Path],
                notes: list[list[str]], more: list[str]) -> None:
     """One DataWarning for the whole folder (or held-out part): the files skipped, the images
     converted and upscaled, and the `more` problems (captions, a folder too small to split)."""
@@ -133,7 +146,7 @@ def _warn_once(where: str, folder: Path, total: int, skipped: list[Path],
 Groups = list[tuple[int, list[Path]]]  # (label, files); label -1: unlabelled
 
 
-def _top(path: str) -> Path:
+def folder_top(path: str) -> Path:
     top = Path(path).expanduser()
     if not top.is_dir():
         raise DataError(f"image folder {top} does not exist: pass folder:PATH with an existing "
@@ -148,10 +161,10 @@ def _has_own_split(top: Path) -> bool:
 def _scan(folder: Path) -> tuple[list[Path], Groups, list[Path]]:
     """Class folders, the files of each class, and the loose files class folders leave out."""
     subdirs = sorted(d for d in folder.iterdir() if d.is_dir() and not d.name.startswith("."))
-    listed = [(d, _files(d)) for d in subdirs]
+    listed = [(d, image_files(d)) for d in subdirs]
     class_dirs = [d for d, files in listed if files]
     if not class_dirs:
-        return [], [(-1, _files(folder))], []
+        return [], [(-1, image_files(folder))], []
     groups = [(label, files) for label, (_, files) in enumerate(f for f in listed if f[1])]
     loose = [p for p in folder.iterdir() if p.is_file() and p.name != CAPTIONS_FILE
              and not p.name.startswith(".")]
@@ -165,7 +178,7 @@ def _draw_key(top: Path, file: Path) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def _hold_out(top: Path, groups: Groups) -> tuple[dict[str, Groups], dict[str, Any]]:
+def hold_out(top: Path, groups: Groups) -> tuple[dict[str, Groups], dict[str, Any]]:
     """The train and test groups of a folder without its own split, and the split's facts."""
     total = sum(len(files) for _, files in groups)
     if total < MIN_SPLIT_FILES:
@@ -192,16 +205,27 @@ def _hold_out(top: Path, groups: Groups) -> tuple[dict[str, Groups], dict[str, A
                    f"{total - n_test}"}
 
 
+def too_small_warning(top: Path, facts: dict[str, Any] | None, own: str) -> str:
+    """The warning part for a folder too small to hold out a test split ("" otherwise); own
+    names the sub-folders that give it a split of its own."""
+    if facts is None or facts["rule"] != "whole-folder":
+        return ""
+    return (f"{top} has only {facts['files']} files, too few to hold out a test split "
+            f"({MIN_SPLIT_FILES} needed): evaluation, its real-vs-real floor and the "
+            f"judge's test accuracy use the training images; add images or give the "
+            f"folder {own} sub-folders")
+
+
 def folder_split(path: str) -> dict[str, Any] | None:
     """The split facts `load_folder` attaches, from the file listing alone (nothing decoded):
     None when PATH has its own train/ and test/ sub-folders."""
-    top = _top(path)
-    return None if _has_own_split(top) else _hold_out(top, _scan(top)[1])[1]
+    top = folder_top(path)
+    return None if _has_own_split(top) else hold_out(top, _scan(top)[1])[1]
 
 
 def load_folder(path: str, *, split: str = "train", image_size: int | None = None) -> ImageData:
     """Load the readable images of one split of path (see the module docstring for the rules)."""
-    top = _top(path)
+    top = folder_top(path)
     own = _has_own_split(top)
     folder = top / split if own else top
     size = image_size or DEFAULT_SIZE
@@ -212,7 +236,7 @@ def load_folder(path: str, *, split: str = "train", image_size: int | None = Non
                       "sub-folders every image must be inside one", DataWarning, stacklevel=4)
     facts = None
     if not own:
-        by_split, facts = _hold_out(top, groups)
+        by_split, facts = hold_out(top, groups)
         groups = by_split[split]
 
     images, labels, notes, paths, skipped = [], [], [], [], []
@@ -236,13 +260,8 @@ def load_folder(path: str, *, split: str = "train", image_size: int | None = Non
     if any(im.shape[0] == 3 for im in images):  # mixed set: grey images to RGB, as PIL's L->RGB
         images = [im.expand(3, -1, -1) for im in images]
     captions, captions_problem = _attach_captions(top, folder, paths)
-    too_small = ""
-    if facts is not None and not held_out:
-        too_small = (f"{top} has only {facts['files']} files, too few to hold out a test split "
-                     f"({MIN_SPLIT_FILES} needed): evaluation, its real-vs-real floor and the "
-                     "judge's test accuracy use the training images; add images or give the "
-                     "folder train/ and test/ sub-folders")
-    _warn_once(where, folder, total, skipped, notes, [captions_problem, too_small])
+    too_small = too_small_warning(top, facts, "train/ and test/")
+    warn_once(where, folder, total, skipped, notes, [captions_problem, too_small])
     return ImageData(
         name=f"folder:{path}",
         images=torch.stack(images).contiguous(),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +15,8 @@ from genlab.data.base import (
 )
 from genlab.data.fashion_mnist import fashion_mnist_status, load_fashion_mnist
 from genlab.data.folder import folder_split, load_folder
+from genlab.data.folder_pairs import LAYOUTS, folder_pairs_split, load_folder_pairs
+from genlab.data.pairs import check_options, make_pairs, swap
 from genlab.data.shapes import ShapesOptions, load_shapes
 from genlab.data.sklearn_digits import digits_status, load_digits
 from genlab.data.torchvision_sets import SOURCES, load_torchvision, torchvision_status
@@ -64,19 +66,40 @@ DATASET_NAMES: list[str] = [*_LOADERS, f"{FOLDER_PREFIX}PATH"]
 def load_dataset(name: str, *, split: str = "train", image_size: int | None = None,
                  root: str | None = None, download: bool = False,
                  shapes: ShapesOptions | None = None, seed: int = 0,
-                 caption_template: str | None = None) -> ImageData:
+                 caption_template: str | None = None, pairs: str = "none",
+                 domains: Sequence[str] | None = None, direction: str = "AtoB") -> ImageData:
     """Load one split of a named dataset into memory.
 
     image_size None means the dataset's own default; root is where files live (fashion-mnist
     and the torchvision sets); download lets torchvision fetch missing files; shapes and seed
-    only affect `shapes`. caption_template ("a photo of a {class}") replaces the captions of a
-    labelled dataset; without one, labelled images that have no captions get the default
-    template. Errors a user can fix raise DataError.
+    only affect `shapes` (and the order of unpaired domains). caption_template ("a photo of a
+    {class}") replaces the captions of a labelled dataset; without one, labelled images that
+    have no captions get the default template. pairs, domains and direction make
+    image-to-image data (`genlab.data.pairs`, `genlab.data.folder_pairs`): `inputs` filled.
+    Errors a user can fix raise DataError (ConfigError for options that cannot go together).
     """
+    folder = name.startswith(FOLDER_PREFIX)
+    check_options(name, pairs, domains, direction, folder)
+    if folder and pairs in LAYOUTS:
+        if split not in SPLITS:
+            raise DataError(f"unknown split {split!r}: use 'train' or 'test'")
+        data = load_folder_pairs(_folder_path(name), pairs, split=split, image_size=image_size,
+                                 seed=seed)
+        return swap(data) if direction == "BtoA" else data
     data = _load(name, split, image_size, root, download, shapes, seed)
     if data.labels is not None and (caption_template is not None or data.captions is None):
         data.captions = class_captions(data, caption_template or DEFAULT_CAPTION_TEMPLATE)
+    if pairs != "none":
+        data = make_pairs(data, pairs, domains=domains, direction=direction, seed=seed,
+                          split=split)
     return data
+
+
+def _folder_path(name: str) -> str:
+    path = name[len(FOLDER_PREFIX):]
+    if not path:
+        raise DataError("folder: needs a path: use folder:PATH, e.g. folder:./my_images")
+    return path
 
 
 def _load(name: str, split: str, image_size: int | None, root: str | None, download: bool,
@@ -86,21 +109,22 @@ def _load(name: str, split: str, image_size: int | None, root: str | None, downl
     if image_size is not None and image_size < 1:
         raise DataError(f"image_size must be a positive number of pixels, got {image_size}")
     if name.startswith(FOLDER_PREFIX):
-        path = name[len(FOLDER_PREFIX):]
-        if not path:
-            raise DataError("folder: needs a path: use folder:PATH, e.g. folder:./my_images")
-        return load_folder(path, split=split, image_size=image_size)
+        return load_folder(_folder_path(name), split=split, image_size=image_size)
     loader = _LOADERS.get(name)
     if loader is None:
         raise DataError(f"unknown dataset {name!r}: use one of {', '.join(DATASET_NAMES)}")
     return loader(_Request(split, image_size, root, download, shapes, seed))
 
 
-def dataset_split(name: str) -> dict[str, Any]:
+def dataset_split(name: str, pairs: str = "none") -> dict[str, Any]:
     """How a dataset's train and test splits are drawn (the facts `ImageData.split` holds, or
-    the dataset's own split), without loading images: what run.json records."""
+    the dataset's own split), without loading images: what run.json records. pairs: the
+    data.pairs of the run (a folder of pairs is listed by its layout)."""
     path = name[len(FOLDER_PREFIX):] if name.startswith(FOLDER_PREFIX) else ""
-    facts = folder_split(path) if path else None
+    if path and pairs in LAYOUTS:
+        facts = folder_pairs_split(path, pairs)
+    else:
+        facts = folder_split(path) if path else None
     return dict(facts if facts is not None else OWN_SPLIT)
 
 

@@ -32,6 +32,12 @@ def evaluate_run(run: str | Path, *, n: int = 10_000, checkpoint: str = "last",
 
     t0 = time.perf_counter()
     loaded = load_run(run, checkpoint, ema=ema)
+    if loaded.method.translates:  # input images to images: measured against their targets
+        from genlab.evaluation.image2image import check_translation_options, evaluate_translation
+
+        check_translation_options(features)
+        return evaluate_translation(loaded, n=n, seed=seed, checkpoint=checkpoint, ema=ema,
+                                    out_dir=out_dir, progress=progress)
     if not loaded.method.generative:  # before a judge is trained or any image is read
         raise ConfigError(f"{loaded.path} is a {loaded.cfg.method.name} run, which makes no "
                           "images: measure it with genlab clip-eval")
@@ -57,7 +63,14 @@ def evaluate_run(run: str | Path, *, n: int = 10_000, checkpoint: str = "last",
 
 
 def training_evaluator(cfg: RunConfig, seed: int = 0) -> Any:
-    """The callable the trainer runs every train.eval_every steps: judge FID & co."""
+    """The callable the trainer runs every train.eval_every steps: judge FID & co. (for
+    image-to-image runs: their metrics against the test targets)."""
+    from genlab.methods.registry import method_class
+
+    if method_class(cfg.method.name).translates:
+        from genlab.evaluation.image2image import TranslationEvaluator
+
+        return TranslationEvaluator(cfg.data, n=cfg.train.eval_n, seed=seed, data_seed=cfg.seed)
     ev = Evaluator(cfg.data, n=cfg.train.eval_n, seed=seed, progress=False)
     n = cfg.train.eval_n
 

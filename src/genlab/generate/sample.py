@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 
 from genlab.engine.progress import progress_bar
+from genlab.errors import ConfigError
 from genlab.files import atomic_path
 from genlab.generate.paths import N_MAX, check_grid_count, check_png_out, check_sample_out
 from genlab.images import class_rows, save_grid, save_image, to_uint8
@@ -31,6 +32,7 @@ def sample_grid(run: LoadedRun, path: str | Path, *, n: int = 64, seed: int = 0,
     """Write exactly n samples (at most GRID_MAX) as a grid PNG, decoded SAMPLE_BATCH at a
     time; a conditional model without a label gets its classes laid out by `class_rows`.
     `options`: a diffusion run's sampling options (`guidance.sampling_options`)."""
+    _refuse_translating(run)
     path = check_png_out(path)
     check_grid_count(n, f"--n {n}")
     labels = _labels(run, label, n)
@@ -51,6 +53,7 @@ def save_samples(run: LoadedRun, out: str | Path, *, n: int = 64, seed: int = 0,
     for conditional models) or a folder of PNGs named by index (FOLDER/ or an existing empty
     folder). The .npz and the folder are written batch by batch; the same seed and n give the
     same files. A conditional model without a label draws every class in turn."""
+    _refuse_translating(run)
     path, kind = check_sample_out(out, n)
     if kind == "grid":
         return sample_grid(run, path, n=n, seed=seed, label=label, truncation=truncation,
@@ -68,6 +71,12 @@ def save_samples(run: LoadedRun, out: str | Path, *, n: int = 64, seed: int = 0,
                 save_image(image, path / f"{index:0{width}d}.png")
                 index += 1
     return path
+
+
+def _refuse_translating(run: LoadedRun) -> None:
+    if run.method.translates:
+        raise ConfigError(f"{run.path} translates images: use genlab translate {run.path} "
+                          "INPUTS --out DIR")
 
 
 def _labels(run: LoadedRun, label: str | int | None, n: int) -> Tensor | None:

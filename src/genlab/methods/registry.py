@@ -9,15 +9,18 @@ from pydantic import Field
 
 from genlab.methods.base import DataInfo, Method
 from genlab.methods.clip import CLIP
+from genlab.methods.cyclegan import CycleGAN
 from genlab.methods.diffusion import DDPM
 from genlab.methods.gan import GAN
 from genlab.methods.ldm import LDM
+from genlab.methods.pix2pix import Pix2Pix
+from genlab.methods.srgan import SRGAN
 from genlab.methods.text_ldm import TextLDM
 from genlab.methods.vae import VAE
 from genlab.methods.vqgan import VQGAN
 
 METHODS: dict[str, type[Method]] = {m.name: m for m in (GAN, VAE, DDPM, LDM, VQGAN, CLIP,
-                                                          TextLDM)}
+                                                          TextLDM, SRGAN, Pix2Pix, CycleGAN)}
 METHOD_NAMES = tuple(METHODS)
 
 # `method:` in a run's config: `method.name` picks the class (a pydantic discriminated union).

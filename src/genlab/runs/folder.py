@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from genlab.config import read_yaml
-from genlab.data.registry import dataset_split
 from genlab.errors import RunError
 from genlab.methods.base import DataInfo
 from genlab.runs.config import RunConfig, dump_config, validate_config
@@ -22,7 +21,7 @@ def run_files(cfg: RunConfig, info: DataInfo) -> dict[str, str]:
     """The files that make a folder a run: the resolved config and the data facts, with how
     the data was split (a folder without train/ and test/ trains on its train part only)."""
     meta = {"genlab_version": __version__, "method": cfg.method.name, "data": info.__dict__,
-            "split": dataset_split(cfg.data.name), "command": " ".join(sys.argv)}
+            "split": cfg.data.split_facts(), "command": " ".join(sys.argv)}
     return {CONFIG: dump_config(cfg), RUN_INFO: json.dumps(meta, indent=2) + "\n"}
 
 

@@ -1,0 +1,96 @@
+"""What `genlab bench image2image` trains: the tasks, their presets, variants and steps, and the
+quick variant's tiny data. Steps are fixed (not a time budget), so a rerun anywhere trains
+the same runs; they were set from steps/s measured on a 2-core CPU (1 thread per run,
+CPU-seconds per step: pix2pix-edges 0.02 with its GAN and 0.006 without, pix2pix-shapes 0.03,
+cyclegan 0.06-0.07, srgan 0.05 as SRResNet and 0.13 adversarially) to fit BUDGET_MINUTES
+with two runs side by side.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from genlab.data.config import DataConfig
+from genlab.runs.config import RunConfig
+
+BUDGET_MINUTES = 35  # the whole full benchmark on a 2-core CPU (see the page's table)
+EVAL_N = 1000  # test examples per evaluation (full); --quick uses QUICK_N
+QUICK_N, QUICK_STEPS = 32, 4
+# --quick: a Fashion-MNIST subset written to the scratch folder (train, test images)
+QUICK_FASHION = (600, 200)
+QUICK_SHAPES = ["data.shapes.n_train=64", "data.shapes.n_test=32", "data.image_size=16"]
+
+
+@dataclass(frozen=True)
+class Task:
+    """One image-to-image task: a preset, its variants (extra overrides) and its steps."""
+
+    key: str
+    preset: str
+    steps: int
+    variants: dict[str, tuple[str, ...]]
+    overrides: tuple[str, ...] = ()
+    quick: tuple[str, ...] = field(default=())  # extra overrides of --quick
+
+
+TASKS = (
+    Task("edges", "pix2pix-edges", 3000, {"l1+gan": (), "l1": ("method.gan_weight=0",),
+                                         "gan": ("method.l1_weight=0",)}),
+    Task("labels", "pix2pix-shapes", 1600, {"l1+gan": ()}, ("data.pairs=labels",)),
+    Task("grey", "pix2pix-shapes", 1600, {"l1+gan": ()}, ("data.pairs=grey",)),
+    Task("cycle-shapes", "cyclegan-shapes", 1200,
+         {"full": (), "no-cycle": ("method.cycle_weight=0",),
+          "no-identity": ("method.identity_weight=0",)}),
+    Task("cycle-fashion", "cyclegan-fashion", 1600, {"full": ()}),
+    # srresnet first: the srgan variants start from the same seed's srresnet run (init_from).
+    # srgan-mse (the paper's SRGAN-MSE: pixel content + adversarial) isolates the GAN's part:
+    # srgan's judge-feature content loss trains on the features its FID is measured in.
+    Task("sr", "srgan-fashion", 1200,
+         {"srresnet": ("method.adv_weight=0", "method.content=pixel"),
+          "srgan": ("method.pretrain_steps=0",),
+          "srgan-mse": ("method.pretrain_steps=0", "method.content=pixel")},
+         quick=("method.content=pixel",)),
+)
+
+
+Job = tuple[str, str, int]  # task key, variant, seed
+
+
+def starts_from_srresnet(job: Job) -> bool:
+    """SRGAN variants begin from their seed's trained SRResNet, as in the paper."""
+    return job[0] == "sr" and job[1].startswith("srgan")
+
+
+def slug(variant: str) -> str:
+    return variant.replace("+", "-")
+
+
+def config_hash(cfg: RunConfig, **extra: Any) -> str:
+    """What makes a run's numbers: its config (not where or under which name it is kept),
+    plus the evaluation's facts."""
+    dumped = cfg.model_dump(mode="json")
+    dumped.pop("name", None)
+    dumped["train"].pop("out_dir", None)
+    text = json.dumps({"config": dumped, **extra}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def write_quick_fashion(root: Path, train: int, test: int) -> Path:
+    """The first images of each Fashion-MNIST split as IDX files (a --quick data.root)."""
+    for split, prefix, n in (("train", "train", train), ("test", "t10k", test)):
+        data = DataConfig(name="fashion-mnist").load(split)
+        assert data.labels is not None
+        images = data.images[:n, 0].numpy()
+        labels = data.labels[:n].numpy().astype("uint8")
+        root.mkdir(parents=True, exist_ok=True)
+        (root / f"{prefix}-images-idx3-ubyte.gz").write_bytes(gzip.compress(
+            struct.pack(">IIII", 0x803, *images.shape) + images.tobytes(), mtime=0))
+        (root / f"{prefix}-labels-idx1-ubyte.gz").write_bytes(gzip.compress(
+            struct.pack(">II", 0x801, len(labels)) + labels.tobytes(), mtime=0))
+    return root
