@@ -27,6 +27,22 @@ def tiny(tmp_path: Path, *extra: str, method: str = "gan") -> list[str]:
     return [*TINY_TRAIN, *nets, f"train.out_dir={tmp_path / 'runs'}", *extra]
 
 
+class UpdateRecorder:
+    """A minimal engine for calling a method's train_step by hand: zero, backward and step,
+    counting the updates of each optimiser and keeping its last loss."""
+
+    def __init__(self, method):
+        self.method, self.updates, self.losses = method, {}, {}
+
+    def update(self, name, loss):
+        opt = self.method.optimizers[name]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        self.updates[name] = self.updates.get(name, 0) + 1
+        self.losses[name] = loss.detach()
+
+
 def subprocess_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT / "src") + os.pathsep + env.get("PYTHONPATH", "")

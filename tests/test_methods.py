@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from conftest import ROOT, TINY
+from conftest import UpdateRecorder as Ctx
 from genlab.errors import ConfigError
 from genlab.methods.base import DataInfo, split_batch
 from genlab.methods.registry import build_method
@@ -12,18 +13,6 @@ from genlab.runs.config import load_config
 INFO = DataInfo(channels=3, image_size=16, num_classes=3, class_names=["a", "b", "c"])
 
 
-class Ctx:
-    """A minimal engine: counts updates per optimiser."""
-
-    def __init__(self, method):
-        self.method, self.updates = method, {}
-
-    def update(self, name, loss):
-        opt = self.method.optimizers[name]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        self.updates[name] = self.updates.get(name, 0) + 1
 
 
 def make(config, *extra):

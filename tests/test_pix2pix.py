@@ -5,6 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from conftest import UpdateRecorder as Ctx
 from genlab.errors import ConfigError
 from genlab.methods.base import DataInfo
 from genlab.methods.pix2pix import Pix2Pix, Pix2PixConfig
@@ -15,18 +16,6 @@ from genlab.nets.translators import UNetGenerator
 INFO = DataInfo(channels=3, image_size=16, input_channels=1, input_size=16, paired=True)
 
 
-class Ctx:
-    """A minimal engine: zero, backward, step; records each update's loss."""
-
-    def __init__(self, method):
-        self.method, self.losses = method, {}
-
-    def update(self, name, loss):
-        opt = self.method.optimizers[name]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        self.losses[name] = loss.detach()
 
 
 def make(info=INFO, **values) -> Pix2Pix:
@@ -163,14 +152,14 @@ def test_l1_weight_0_is_the_gan_alone():
     b = batch()
     with torch.no_grad():
         logits = m2.nets["D"](torch.cat([b["input"], m2.nets["G"](b["input"])], 1))
-    from genlab.methods.pix2pix import g_loss_as_reference
+    from genlab.losses import translation_g_loss as g_loss_as_reference
 
     torch.testing.assert_close(g_loss_as_reference("bce", logits), F.softplus(-logits).mean())
     torch.testing.assert_close(g_loss_as_reference("lsgan", logits), ((logits - 1) ** 2).mean())
 
 
 def test_discriminator_loss_is_the_references_halved_sum():
-    from genlab.methods.pix2pix import d_loss_as_reference
+    from genlab.losses import translation_d_loss as d_loss_as_reference
 
     real, fake = torch.randn(2, 1, 3, 3), torch.randn(2, 1, 3, 3)
     bce = 0.5 * (F.binary_cross_entropy_with_logits(real, torch.ones_like(real))

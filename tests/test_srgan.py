@@ -8,26 +8,13 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import save_file
 
+from conftest import UpdateRecorder as Ctx
 from genlab.errors import CheckpointError, ConfigError
 from genlab.losses import perceptual_distance
 from genlab.methods.base import DataInfo
-from genlab.methods.srgan import SRGAN, SRGANConfig, judge_features
+from genlab.methods.srgan import SRGAN, SRGANConfig
 from genlab.nets.srresnet import SRDiscriminator, SRResNet, UpsampleBlock
 from genlab.nets.vgg import VGGFeatures, load_vgg_features
-
-
-class Ctx:
-    """A minimal engine: applies and counts updates per optimiser."""
-
-    def __init__(self, method):
-        self.method, self.updates = method, {}
-
-    def update(self, name, loss):
-        opt = self.method.optimizers[name]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        self.updates[name] = self.updates.get(name, 0) + 1
 
 
 def info(scale=2, channels=1, side=16, classes=0):
@@ -158,8 +145,8 @@ def test_judge_content_uses_the_frozen_judge():
     before, b = params(judge), batch()
     with torch.no_grad():
         fake = m.nets["G"](b["input"])
-        expected = perceptual_distance(judge_features(judge.eval(), fake),
-                                       judge_features(judge, b["image"])).mean()
+        expected = perceptual_distance(judge.eval().stage_features(fake),
+                                       judge.stage_features(b["image"])).mean()
     g0 = params(m.nets["G"])
     logs = m.train_step(b, Ctx(m))
     assert torch.allclose(logs["content"], expected, atol=1e-6)

@@ -37,6 +37,21 @@ def discriminator_loss(
     return fake.mean() - real.mean()  # wasserstein
 
 
+def translation_d_loss(kind: str, real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+    """The pix2pix/CycleGAN reference code's discriminator loss, halved "to slow down D":
+    0.5 (bce(real, 1) + bce(fake, 0)), or 0.5 (mse(real, 1) + mse(fake, 0)), which the lsgan
+    loss above already is."""
+    loss = discriminator_loss(kind, real_logits, fake_logits)
+    return 0.5 * loss if kind in ("bce", "bce-saturating") else loss
+
+
+def translation_g_loss(kind: str, fake_logits: Tensor) -> Tensor:
+    """The pix2pix/CycleGAN reference code's generator loss, so their lambdas keep their
+    meaning: bce(fake, 1), or mse(fake, 1) (twice the lsgan generator loss, which has a 1/2)."""
+    loss = generator_loss(kind, fake_logits)
+    return 2.0 * loss if kind == "lsgan" else loss
+
+
 def generator_loss(kind: str, fake_logits: Tensor) -> Tensor:
     """Generator loss to minimise, given the discriminator's logits on fakes."""
     _check_kind(kind)

@@ -62,7 +62,11 @@ def evaluate(
                                                  guide=guide, guide_scale=guide_scale),
                                    progress=True)
     shown = {k: results[k] for k in ("fid", "kid", "is", "precision", "recall", "coverage",
-                                     "classes_covered", "cond_acc") if k in results}
+                                     "classes_covered", "cond_acc",  # image-to-image runs:
+                                     "l1", "psnr", "ssim", "sharpness", "target_acc",
+                                     "cycle_l1", "colour_kept", "position_kept", "shape_acc",
+                                     "colour_acc")
+             if isinstance(results.get(k), int | float)}
     say(" ".join(f"{k}={v:.4g}" for k, v in shown.items()))
     say(f"wrote {report} ({results['seconds']:.1f} s)")
 

@@ -154,6 +154,24 @@ class Method:
         del state
 
 
+class Translator(Method):
+    """Base of the image-to-image methods (Pix2Pix, CycleGAN, SRGAN): they map inputs to
+    images, so they draw no noise, take no labels and have no truncation trick."""
+
+    generative = False
+    translates = True
+    needs_inputs = "paired"
+    soft_labels = False
+    truncatable = False
+
+    def check_same_side(self, info: DataInfo) -> None:
+        """Methods that keep the side need inputs as large as the images."""
+        if info.input_size and info.input_size != info.image_size:
+            raise ConfigError(f"method {self.name} keeps the image side, but the inputs are "
+                              f"{info.input_size} px and the images {info.image_size} px: use "
+                              "method.name=srgan to change resolution, or equal sizes")
+
+
 def split_batch(batch: dict[str, Tensor], parts: int) -> list[dict[str, Tensor]]:
     """Split a batch of `parts` * B examples into `parts` batches of B."""
     if parts == 1:

@@ -22,8 +22,8 @@ from torch import Tensor
 
 from genlab.config import Section
 from genlab.errors import ConfigError
-from genlab.losses import discriminator_loss, generator_loss
-from genlab.methods.base import DataInfo, Method, StepContext, frozen
+from genlab.losses import translation_d_loss, translation_g_loss
+from genlab.methods.base import DataInfo, StepContext, Translator, frozen
 from genlab.nets.patchgan import PatchDiscriminator
 from genlab.nets.translators import ResnetGenerator
 
@@ -126,26 +126,19 @@ def _gather(x: Tensor) -> tuple[Tensor, slice]:
     return torch.cat(parts), slice(rank * len(x), (rank + 1) * len(x))
 
 
-class CycleGAN(Method):
+class CycleGAN(Translator):
     name = "cyclegan"
     Config = CycleGANConfig
     tiny = {"blocks": 1, "width": 8, "d_width": 8, "d_layers": 2, "pool_size": 20}
     tiny_data = {"pairs": "unaligned", "domains": ["circle", "square"]}
     ema_nets = ()  # the paper keeps none
-    generative = False
-    translates = True
     directions = ("AtoB", "BtoA")
     needs_inputs = "any"
-    soft_labels = False
-    truncatable = False
 
     def __init__(self, cfg: CycleGANConfig, info: DataInfo) -> None:
         super().__init__(cfg, info)
         side = info.image_size
-        if info.input_size and info.input_size != side:
-            raise ConfigError(f"method cyclegan keeps the image side, but the inputs are "
-                              f"{info.input_size} px and the images {side} px: use "
-                              "method.name=srgan to change resolution, or equal sizes")
+        self.check_same_side(info)
         if side % 2**cfg.downsample:
             raise ConfigError(f"method.downsample={cfg.downsample}: the image side {side} is "
                               f"not divisible by 2^{cfg.downsample}; lower it")
@@ -193,8 +186,8 @@ class CycleGAN(Method):
         fake_b, fake_a = n["G_AB"](real_a), n["G_BA"](real_b)
         logs: dict[str, Tensor] = {}
         with frozen(D_A), frozen(D_B):
-            gan = (g_loss_as_reference(cfg.loss, D_B(fake_b))
-                   + g_loss_as_reference(cfg.loss, D_A(fake_a)))
+            gan = (translation_g_loss(cfg.loss, D_B(fake_b))
+                   + translation_g_loss(cfg.loss, D_A(fake_a)))
         loss = gan
         if cfg.cycle_weight > 0:
             cycle = _l1(n["G_BA"](fake_b), real_a) + _l1(n["G_AB"](fake_a), real_b)
@@ -209,8 +202,8 @@ class CycleGAN(Method):
         pooled_a, _ = _gather(fake_a.detach().float())
         pooled_b, pooled_a = self.pools["B"].query(pooled_b)[mine], self.pools["A"].query(
             pooled_a)[mine]
-        loss_d_b = discriminator_loss(cfg.loss, D_B(real_b), D_B(pooled_b)) * _d_scale(cfg.loss)
-        loss_d_a = discriminator_loss(cfg.loss, D_A(real_a), D_A(pooled_a)) * _d_scale(cfg.loss)
+        loss_d_b = translation_d_loss(cfg.loss, D_B(real_b), D_B(pooled_b))
+        loss_d_a = translation_d_loss(cfg.loss, D_A(real_a), D_A(pooled_a))
         ctx.update("D", loss_d_a + loss_d_b)
         self.steps_done += 1
         logs.update(loss_g=loss.detach(), gan=gan.detach(), loss_d=(loss_d_a + loss_d_b).detach(),
@@ -246,13 +239,3 @@ class CycleGAN(Method):
 def _l1(a: Tensor, b: Tensor) -> Tensor:
     return (a.float() - b.float()).abs().mean()
 
-
-def _d_scale(kind: str) -> float:
-    """The reference halves each discriminator's loss; genlab's lsgan loss already is halved."""
-    return 0.5 if kind == "bce" else 1.0
-
-
-def g_loss_as_reference(kind: str, fake_logits: Tensor) -> Tensor:
-    """bce(fake, 1) or mse(fake, 1), as the reference (genlab's lsgan carries a 1/2)."""
-    loss = generator_loss(kind, fake_logits)
-    return 2.0 * loss if kind == "lsgan" else loss

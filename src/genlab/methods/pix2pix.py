@@ -15,8 +15,8 @@ from torch import Tensor
 
 from genlab.config import Section
 from genlab.errors import ConfigError
-from genlab.losses import discriminator_loss, generator_loss
-from genlab.methods.base import DataInfo, Method, StepContext, frozen
+from genlab.losses import translation_d_loss, translation_g_loss
+from genlab.methods.base import DataInfo, StepContext, Translator, frozen
 from genlab.nets.patchgan import PatchDiscriminator
 from genlab.nets.translators import UNetGenerator
 
@@ -46,29 +46,16 @@ class Pix2PixConfig(Section):
     betas: tuple[float, float] = Field((0.5, 0.999), description="Adam betas")
 
 
-def check_translation_sizes(name: str, info: DataInfo) -> None:
-    """Pix2Pix and CycleGAN keep the side: inputs and images must have the same size."""
-    if info.input_size and info.input_size != info.image_size:
-        raise ConfigError(f"method {name} keeps the image side, but the inputs are "
-                          f"{info.input_size} px and the images {info.image_size} px: use "
-                          "method.name=srgan to change resolution, or equal sizes")
-
-
-class Pix2Pix(Method):
+class Pix2Pix(Translator):
     name = "pix2pix"
     Config = Pix2PixConfig
     tiny = {"depth": 2, "width": 8, "d_width": 8, "d_layers": 2}
     tiny_data = {"pairs": "labels"}
     ema_nets = ()  # the paper keeps none
-    generative = False
-    translates = True
-    needs_inputs = "paired"
-    soft_labels = False
-    truncatable = False
 
     def __init__(self, cfg: Pix2PixConfig, info: DataInfo) -> None:
         super().__init__(cfg, info)
-        check_translation_sizes(self.name, info)
+        self.check_same_side(info)
         side = info.image_size
         if side % 2**cfg.depth:
             fits = (side & -side).bit_length() - 1  # the largest depth dividing the side
@@ -94,7 +81,7 @@ class Pix2Pix(Method):
         if cfg.gan_weight > 0:
             real_logits = D(torch.cat([x, real], 1))
             fake_logits = D(torch.cat([x, fake.detach()], 1))
-            d_loss = d_loss_as_reference(cfg.loss, real_logits, fake_logits)
+            d_loss = translation_d_loss(cfg.loss, real_logits, fake_logits)
             ctx.update("D", d_loss)
             logs.update(loss_d=d_loss.detach(), d_real=real_logits.detach().float().mean(),
                         d_fake=fake_logits.detach().float().mean())
@@ -102,7 +89,7 @@ class Pix2Pix(Method):
         loss = cfg.l1_weight * l1 if cfg.l1_weight > 0 else torch.zeros((), device=l1.device)
         if cfg.gan_weight > 0:
             with frozen(D):
-                gan = g_loss_as_reference(cfg.loss, D(torch.cat([x, fake], 1)))
+                gan = translation_g_loss(cfg.loss, D(torch.cat([x, fake], 1)))
             loss = loss + cfg.gan_weight * gan
             logs["gan"] = gan.detach()
         ctx.update("G", loss)
@@ -116,16 +103,3 @@ class Pix2Pix(Method):
             raise ConfigError(f"a pix2pix run translates AtoB only, not {direction}")
         return self.nets["G"](inputs).clamp(-1, 1)
 
-
-def d_loss_as_reference(kind: str, real_logits: Tensor, fake_logits: Tensor) -> Tensor:
-    """The reference's discriminator loss, halved "to slow down D": 0.5 (bce(real, 1) +
-    bce(fake, 0)), or 0.5 (mse(real, 1) + mse(fake, 0)), which genlab's lsgan loss already is."""
-    loss = discriminator_loss(kind, real_logits, fake_logits)
-    return 0.5 * loss if kind == "bce" else loss
-
-
-def g_loss_as_reference(kind: str, fake_logits: Tensor) -> Tensor:
-    """The reference's generator loss, so lambda keeps its meaning: bce(fake, 1), or
-    mse(fake, 1) (twice genlab's lsgan generator loss, which carries a 1/2)."""
-    loss = generator_loss(kind, fake_logits)
-    return 2.0 * loss if kind == "lsgan" else loss

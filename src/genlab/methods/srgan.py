@@ -23,12 +23,12 @@ from typing import Any, Literal
 import torch
 import torch.nn.functional as F
 from pydantic import Field
-from torch import Tensor, nn
+from torch import Tensor
 
 from genlab.config import Section
 from genlab.errors import ConfigError
 from genlab.losses import discriminator_loss, generator_loss, perceptual_distance
-from genlab.methods.base import DataInfo, Method, StepContext, frozen
+from genlab.methods.base import DataInfo, StepContext, Translator, frozen
 from genlab.nets.judge import JudgeNet
 from genlab.nets.srresnet import SRDiscriminator, SRResNet
 from genlab.nets.vgg import VGGFeatures, load_vgg_features
@@ -64,17 +64,6 @@ class SRGANConfig(Section):
     betas: tuple[float, float] = Field((0.9, 0.999), description="Adam betas")
 
 
-def judge_features(judge: JudgeNet, x: Tensor) -> list[Tensor]:
-    """The judge's activations at the end of each conv stage (before each pooling)."""
-    out = []
-    for layer in judge.trunk:
-        if isinstance(layer, nn.MaxPool2d | nn.AdaptiveAvgPool2d):
-            out.append(x)
-            if isinstance(layer, nn.AdaptiveAvgPool2d):
-                break
-        x = layer(x)
-    return out
-
 
 def upscale_factor(info: DataInfo) -> int:
     """image side / input side: a power of two, else a ConfigError."""
@@ -85,17 +74,12 @@ def upscale_factor(info: DataInfo) -> int:
     return scale
 
 
-class SRGAN(Method):
+class SRGAN(Translator):
     name = "srgan"
     Config = SRGANConfig
     tiny = {"blocks": 1, "width": 8, "d_width": 4, "pretrain_steps": 1, "content": "pixel"}
     tiny_data = {"pairs": "sr2"}
     ema_nets = ("G",)
-    generative = False
-    translates = True
-    needs_inputs = "paired"
-    soft_labels = False
-    truncatable = False
 
     def __init__(self, cfg: SRGANConfig, info: DataInfo) -> None:
         super().__init__(cfg, info)
@@ -143,8 +127,8 @@ class SRGAN(Method):
         if self.cfg.content == "judge":
             judge = self.nets["perceptual"].eval()  # the engine sets train mode: keep BN frozen
             with torch.no_grad():
-                target = judge_features(judge, real)
-            return perceptual_distance(judge_features(judge, fake), target).mean()
+                target = judge.stage_features(real)
+            return perceptual_distance(judge.stage_features(fake), target).mean()
         vgg = self.nets["vgg"].eval()
         with torch.no_grad():
             target = vgg(real)

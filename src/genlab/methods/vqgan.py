@@ -21,7 +21,7 @@ from typing import Any, Literal
 import torch
 import torch.distributed as dist
 from pydantic import Field
-from torch import Tensor, nn
+from torch import Tensor
 
 from genlab.config import Section
 from genlab.errors import ConfigError
@@ -85,17 +85,6 @@ def _check(cfg: VQGANConfig, info: DataInfo) -> None:
                           "gives the features): set method.perceptual_weight=0")
 
 
-def stage_features(judge: JudgeNet, x: Tensor) -> list[Tensor]:
-    """The judge's activations at the end of each conv stage (before each pooling)."""
-    out = []
-    for layer in judge.trunk:
-        if isinstance(layer, nn.MaxPool2d | nn.AdaptiveAvgPool2d):
-            out.append(x)
-            if isinstance(layer, nn.AdaptiveAvgPool2d):
-                break
-        x = layer(x)
-    return out
-
 
 class VQGAN(Method):
     name = "vqgan"
@@ -157,8 +146,8 @@ class VQGAN(Method):
         if cfg.perceptual_weight > 0:
             judge = self.nets["perceptual"].eval()  # the engine sets train mode: keep BN frozen
             with torch.no_grad():
-                target = stage_features(judge, x)
-            p_loss = perceptual_distance(stage_features(judge, recon), target).mean()
+                target = judge.stage_features(x)
+            p_loss = perceptual_distance(judge.stage_features(recon), target).mean()
             nll = nll + cfg.perceptual_weight * p_loss
             logs["perceptual"] = p_loss.detach()
         loss = nll + cfg.codebook_weight * q_loss

@@ -48,3 +48,15 @@ class JudgeNet(nn.Module):
             features = self.embed(pooled.float())
             logits = self.classify(self.dropout(features))
         return logits, features
+
+    def stage_features(self, x: Tensor) -> list[Tensor]:
+        """The activations at the end of each conv stage (before each pooling): the feature
+        space of the perceptual losses (VQGAN's, SRGAN's content loss)."""
+        out = []
+        for layer in self.trunk:
+            if isinstance(layer, nn.MaxPool2d | nn.AdaptiveAvgPool2d):
+                out.append(x)
+                if isinstance(layer, nn.AdaptiveAvgPool2d):
+                    break
+            x = layer(x)
+        return out

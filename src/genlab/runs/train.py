@@ -15,7 +15,7 @@ from genlab.engine.progress import console
 from genlab.engine.trainer import Evaluator, Trainer, TrainResult
 from genlab.errors import ConfigError
 from genlab.methods.base import DataInfo
-from genlab.methods.registry import build_method
+from genlab.methods.registry import build_method, method_class
 from genlab.runs.config import RunConfig, load_config, validate_config
 from genlab.runs.folder import CONFIG, read_run, run_files
 from genlab.runs.pretrained import init_from as init_from_run
@@ -41,6 +41,7 @@ def build_trainer(cfg: RunConfig, *, resume: Path | None = None,
     hw = Hardware(device)
     data = cfg.data.load("train", seed=cfg.seed)
     info = data_info(data)
+    method_class(cfg.method.name).check_data(info)  # before a judge or pretrained run loads
     # a run stopped before its first checkpoint resumes from step 0, built like a new one
     fresh = resume is None or not list_checkpoints(Path(resume) / "checkpoints")
     if resume is not None and fresh and show_progress and hw.is_main:
