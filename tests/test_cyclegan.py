@@ -1,14 +1,10 @@
 """CycleGAN: the ResNet generator, the history pool (semantics and saved state), the learning
 rate schedule, the loss pieces of the ablation, both directions, and DDP with two processes."""
 
-import json
-import os
-import subprocess
 
 import pytest
 import torch
 
-from conftest import PYTHON, ROOT, subprocess_env, tiny
 from genlab.errors import ConfigError
 from genlab.methods.base import DataInfo
 from genlab.methods.cyclegan import CycleGAN, CycleGANConfig, HistoryPool, lr_factor
@@ -193,21 +189,3 @@ def test_config_errors():
         make(DataInfo(channels=3, image_size=16))
 
 
-# ----- DDP -------------------------------------------------------------------------------
-@pytest.mark.slow
-def test_torchrun_two_ranks_stay_identical(tmp_path):
-    out = tmp_path / "runs"
-    cmd = [PYTHON, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port",
-           str(29500 + (os.getpid() + 500) % 1000), "-m", "genlab", "train",
-           str(ROOT / "configs" / "cyclegan-shapes.yaml"), "--name", "ddp"]
-    for item in tiny(tmp_path, "train.steps=4", "train.ckpt_every=0", "train.sample_every=0",
-                     "train.batch_size=8", method="cyclegan"):
-        cmd += ["--set", item]
-    proc = subprocess.run(cmd, cwd=tmp_path, env=subprocess_env(), capture_output=True,
-                          text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert [p.name for p in out.iterdir()] == ["ddp"]
-    ranks = json.loads((out / "ddp" / "ranks.json").read_text())
-    assert ranks["world_size"] == 2
-    digests = ranks["weights_sha256"]
-    assert len(digests) == 2 and digests[0] == digests[1]

@@ -113,3 +113,25 @@ def test_torchrun_two_ranks_stay_identical_and_only_rank0_writes(tmp_path):
     tensors = load_file(list_checkpoints(run_dir / "checkpoints")[-1] / "weights.safetensors")
     nets = {k[len("nets."):]: v for k, v in tensors.items() if k.startswith("nets.")}
     assert state_digest(nets) == digests[0]
+
+
+@pytest.mark.parametrize("method, preset", [("pix2pix", "pix2pix-shapes"),
+                                            ("cyclegan", "cyclegan-shapes"),
+                                            ("srgan", "srgan-fashion")])
+def test_torchrun_keeps_image_to_image_ranks_identical(tmp_path, method, preset):
+    """Two ranks of each image-to-image method end with the same weights (batch-norm buffers,
+    CycleGAN's history pool and SRGAN's phase switch included)."""
+    out = tmp_path / "runs"
+    cmd = [PYTHON, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port",
+           str(29500 + (os.getpid() + 500) % 1000), "-m", "genlab", "train",
+           str(ROOT / "configs" / f"{preset}.yaml"), "--name", "ddp"]
+    for item in tiny(tmp_path, "train.steps=4", "train.ckpt_every=0", "train.sample_every=0",
+                     "train.batch_size=8", method=method):
+        cmd += ["--set", item]
+    proc = subprocess.run(cmd, cwd=tmp_path, env=subprocess_env(), capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert [p.name for p in out.iterdir()] == ["ddp"]
+    ranks = json.loads((out / "ddp" / "ranks.json").read_text())
+    digests = ranks["weights_sha256"]
+    assert ranks["world_size"] == 2 and len(digests) == 2 and digests[0] == digests[1]
