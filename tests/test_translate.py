@@ -218,6 +218,12 @@ def test_sample_refuses_a_translating_run(runs, tmp_path, capsys):
         save_samples(genlab.load_run(runs["srgan"]), tmp_path / "s.png", n=4)
 
 
+@pytest.mark.parametrize("verb", [["interpolate"], ["control", "--target", "circle"]])
+def test_noise_verbs_refuse_a_translating_run_in_one_line(runs, verb, capsys):
+    code, _, err = run_cli([verb[0], runs["pix2pix"], *verb[1:]], capsys)
+    assert_one_line_error(code, err, "translates images", "genlab translate")
+
+
 # --- a user's folders in the three layouts of pix2pix and CycleGAN ---------------------------
 
 def _layout(top: Path, layout: str, n: int = 6) -> None:

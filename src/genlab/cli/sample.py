@@ -108,8 +108,10 @@ def interpolate(
     """Write a grid and a GIF that walk between random latents (and classes)."""
     from genlab.generate.interpolate import check_interpolation
     from genlab.generate.interpolate import interpolate as run_interpolation
+    from genlab.generate.translate import refuse_sampling
     from genlab.runs.load import load_run
 
+    refuse_sampling(run)  # an image-to-image run: before any work
     folder = check_interpolation(out_dir or run / "samples", steps=steps, rows=rows)
     png, gif = run_interpolation(load_run(run), folder, steps=steps, rows=rows, seed=seed,
                                  spherical=slerp, progress=True)
@@ -129,7 +131,9 @@ def control(
 ) -> None:
     """Steer a generator's noise toward a class with the judge's gradient (before/after grid)."""
     from genlab.evaluation.control import control_run
+    from genlab.generate.translate import refuse_sampling
 
+    refuse_sampling(run)  # an image-to-image run: before the judge loads
     if steps < 1 or n < 1 or restarts < 0 or lr <= 0:
         raise ConfigError("--steps and --n must be >= 1, --restarts >= 0 and --lr > 0")
     result, path = control_run(run, target, steps=steps, n=n, lr=lr, restarts=restarts,

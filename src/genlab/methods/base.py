@@ -164,6 +164,14 @@ class Translator(Method):
     soft_labels = False
     truncatable = False
 
+    def sample_latents(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        raise ConfigError(f"{self.name} runs translate images and draw no noise (nothing to "
+                          "sample, interpolate or steer): use `genlab translate RUN INPUTS "
+                          "--out DIR`")
+
+    def decode(self, z: Tensor, labels: Tensor | None = None, options: Any = None) -> Tensor:
+        return self.sample_latents(len(z))
+
     def check_same_side(self, info: DataInfo) -> None:
         """Methods that keep the side need inputs as large as the images."""
         if info.input_size and info.input_size != info.image_size:
