@@ -241,7 +241,7 @@ def test_bench_quick_writes_every_section(tmp_path: Path) -> None:
     for title, _, _ in TASKS.values():
         assert f"## {title}" in text
     assert "Machine:" in text and "Budget:" in text and "Command:" in text
-    assert text.count(f"): **{NOT_RESOLVED}**.") == 7  # one seed: every claim undecided
+    assert text.count(f"): **{NOT_RESOLVED}**.") == 9  # one seed: every claim undecided
     grids = sorted(p.name for p in (page.parent / "image2image").glob("*.png"))
     assert "edges-l1-gan.png" in grids and "sr-srgan.png" in grids and len(grids) == 11
     raw = sorted((page.parent / "image2image" / "raw").glob("*-s0.json"))

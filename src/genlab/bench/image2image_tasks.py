@@ -49,12 +49,15 @@ TASKS = (
           "no-identity": ("method.identity_weight=0",)}),
     Task("cycle-fashion", "cyclegan-fashion", 1600, {"full": ()}),
     # srresnet first: the srgan variants start from the same seed's srresnet run (init_from).
+    # srresnet-more continues the SRResNet on MSE for as many steps: the fair control.
     # srgan-mse (the paper's SRGAN-MSE: pixel content + adversarial) isolates the GAN's part:
     # srgan's judge-feature content loss trains on the features its FID is measured in.
     Task("sr", "srgan-fashion", 1200,
          {"srresnet": ("method.adv_weight=0", "method.content=pixel"),
           "srgan": ("method.pretrain_steps=0",),
-          "srgan-mse": ("method.pretrain_steps=0", "method.content=pixel")},
+          "srgan-mse": ("method.pretrain_steps=0", "method.content=pixel"),
+          # the control with as many steps as the srgan variants: MSE alone, continued
+          "srresnet-more": ("method.adv_weight=0", "method.content=pixel")},
          quick=("method.content=pixel",)),
 )
 
@@ -63,8 +66,9 @@ Job = tuple[str, str, int]  # task key, variant, seed
 
 
 def starts_from_srresnet(job: Job) -> bool:
-    """SRGAN variants begin from their seed's trained SRResNet, as in the paper."""
-    return job[0] == "sr" and job[1].startswith("srgan")
+    """SRGAN variants (and the SRResNet trained as long) begin from their seed's trained
+    SRResNet, as in the paper."""
+    return job[0] == "sr" and job[1] in ("srgan", "srgan-mse", "srresnet-more")
 
 
 def slug(variant: str) -> str:

@@ -23,7 +23,7 @@ from torch import Tensor
 
 from genlab.data.base import centre_crop_square, resize_images
 from genlab.engine.progress import progress_bar
-from genlab.errors import ConfigError, DataError, DataWarning
+from genlab.errors import ConfigError, DataError, DataWarning, GenlabError
 from genlab.generate.paths import check_folder_out, check_png_out
 from genlab.images import (
     conversion_summary,
@@ -78,7 +78,10 @@ def check_translating(path: str | Path, cfg: RunConfig | None = None) -> None:
 
 def refuse_sampling(path: str | Path) -> None:
     """`genlab sample` on a translating run: one line before any work."""
-    _, cfg, _, _ = read_run(path)
+    try:
+        _, cfg, _, _ = read_run(path)
+    except GenlabError:
+        return  # not a run folder: the verb's own checks say so, in their order
     if method_class(cfg.method.name).translates:
         raise ConfigError(f"{path} translates images: use genlab translate {path} INPUTS "
                           "--out DIR")
