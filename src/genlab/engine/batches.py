@@ -14,7 +14,7 @@ from torch import Tensor
 
 from genlab.data.base import ImageData
 from genlab.errors import DataError
-from genlab.images import to_float
+from genlab.images import TRANSLATION_ROWS, to_float
 
 
 class DeviceBatcher:
@@ -64,3 +64,13 @@ class DeviceBatcher:
             out["input"] = to_float(self.inputs[idx]).contiguous(memory_format=self.memory_format)
         out.update({key: tensor[idx] for key, tensor in self.extra.items()})
         return out
+
+
+def first_pairs(data: ImageData, n: int,
+                device: torch.device | str) -> tuple[Tensor, Tensor] | None:
+    """The first (at most TRANSLATION_ROWS) inputs and their images, float on `device`: what
+    a translating method's training grids show (None: the data has no inputs)."""
+    if data.inputs is None:
+        return None
+    k = min(n, TRANSLATION_ROWS, len(data))
+    return to_float(data.inputs[:k]).to(device), to_float(data.images[:k]).to(device)

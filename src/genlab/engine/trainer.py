@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 
 from genlab.data.base import ImageData
-from genlab.engine.batches import DeviceBatcher
+from genlab.engine.batches import DeviceBatcher, first_pairs
 from genlab.engine.checkpoint import (
     BEST,
     checkpoint_step,
@@ -40,14 +40,7 @@ from genlab.engine.run_dir import clean_temporaries, lock_run_dir, new_run_dir, 
 from genlab.engine.step import StepContext, step_seed
 from genlab.engine.tracking import METRICS, Tracker, read_metrics, require_wandb
 from genlab.errors import CheckpointError, TrainingError
-from genlab.images import (
-    TRANSLATION_ROWS,
-    class_rows,
-    grid_image,
-    save_grid,
-    side_by_side,
-    to_float,
-)
+from genlab.images import class_rows, grid_image, save_grid, side_by_side
 from genlab.methods.base import Method
 
 Evaluator = Callable[[Method, int], dict[str, float]]
@@ -139,11 +132,8 @@ class Trainer:
         # Methods that make no images (CLIP) get no sample grids.
         self._grid_z = self._fixed_latents(n_grid) if self.method.generative else None
         # image-to-image methods: the grid translates the first training inputs
-        self._grid_pairs = None
-        if self.method.translates and data.inputs is not None:
-            k = min(train.sample_n, TRANSLATION_ROWS, len(data))
-            self._grid_pairs = (to_float(data.inputs[:k]).to(self.hw.device),
-                                to_float(data.images[:k]).to(self.hw.device))
+        self._grid_pairs = first_pairs(data, train.sample_n, self.hw.device) \
+            if self.method.translates else None
         self._stop_requested = False
 
     def _fixed_latents(self, n: int) -> Tensor:
@@ -312,18 +302,16 @@ class Trainer:
     def write_samples(self, name: str) -> Path | None:
         if not self.hw.is_main or self.run_dir is None:
             return None
-        if self._grid_pairs is not None:
-            with sampling(self.method, self.ema) as m:
+        with sampling(self.method, self.ema) as m:
+            if self._grid_pairs is not None:
                 columns = m.translation_grid(*self._grid_pairs)
-            images, nrow = side_by_side(columns), len(columns)
-        elif self._grid_z is not None:
-            labels = self._grid_labels.to(self.hw.device) if self._grid_labels is not None \
-                else None
-            with sampling(self.method, self.ema) as m:
-                images = m.decode(self._grid_z, labels)
-            nrow = self._grid_nrow
-        else:
-            return None
+                images, nrow = side_by_side(columns), len(columns)
+            elif self._grid_z is not None:
+                labels = None if self._grid_labels is None else \
+                    self._grid_labels.to(self.hw.device)
+                images, nrow = m.decode(self._grid_z, labels), self._grid_nrow
+            else:
+                return None
         path = save_grid(images, self.run_dir / "samples" / f"{name}.png", nrow=nrow)
         if self.tracker is not None:
             self.tracker.log_image(self.step, "samples", grid_image(images, nrow))
