@@ -237,9 +237,10 @@ def _budget(res: Results, protocol: dict[str, Any]) -> list[str]:
             if "train_seconds" in r]  # trained runs (not the bicubic baseline)
     train = sum(float(r.get("train_seconds", 0)) for r in rows)
     ev = sum(float(r.get("eval_seconds", 0)) for r in rows)
-    lines = [f"Budget: about {protocol.get('budget_minutes', '?')} minutes of this machine for "
-             f"the whole benchmark; measured: {len(rows)} runs, {train / 60:.1f} min of "
-             f"training (CPU time of the process) + {ev / 60:.1f} min of evaluation. Steps per "
+    lines = [f"Budget: about {protocol.get('budget_minutes', '?')} wall minutes of this machine "
+             f"for the whole benchmark (two runs side by side); measured: {len(rows)} runs, "
+             f"{train / 60:.1f} min of training (CPU time of the process) + {ev / 60:.1f} min "
+             "of evaluation. Steps per "
              "task (fixed, so a rerun anywhere trains the same runs):", "",
              "| task | preset | steps | batch | train CPU-s per run |", "|---|---|---|---|---|"]
     for task, spec in protocol.get("tasks", {}).items():
