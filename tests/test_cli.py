@@ -85,6 +85,14 @@ def test_sample_interpolate_info(capsys, trained_run, tmp_path):
     gif = Image.open(tmp_path / "interpolation.gif")
     assert gif.n_frames == 8  # there (5 frames) and back (3 more)
     assert Image.open(tmp_path / "interpolation.png").size == (5 * 18 + 2, 3 * 18 + 2)
+    first = (tmp_path / "interpolation.png").read_bytes()
+    # a second walk (another seed) goes beside the first, never over it
+    code, stdout, err = run_cli(["interpolate", trained_run, "--steps", "5", "--rows", "3",
+                                 "--seed", "1", "--out", tmp_path], capsys)
+    assert code == 0, err
+    assert (tmp_path / "interpolation.png").read_bytes() == first
+    assert (tmp_path / "interpolation-2.png").is_file()
+    assert (tmp_path / "interpolation-2.gif").is_file()
     code, stdout, err = run_cli(["info", trained_run], capsys)
     assert code == 0 and "checkpoints at steps: 2, 4" in stdout
 

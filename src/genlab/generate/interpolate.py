@@ -9,7 +9,7 @@ from torch import Tensor
 
 from genlab.engine.progress import progress_bar
 from genlab.errors import ConfigError
-from genlab.generate.paths import check_folder_out, check_grid_count
+from genlab.generate.paths import check_folder_out, check_grid_count, unused_path
 from genlab.generate.sample import batch_steps, decode
 from genlab.images import grid_image, save_gif, save_grid
 from genlab.runs.load import LoadedRun
@@ -41,7 +41,8 @@ def check_interpolation(out_dir: str | Path, *, steps: int, rows: int) -> Path:
 def interpolate(run: LoadedRun, out_dir: str | Path, *, steps: int = 16, rows: int = 8,
                 seed: int = 0, spherical: bool = False,
                 progress: bool = False) -> tuple[Path, Path]:
-    """Write `interpolation.png` (a row per pair of endpoints) and `interpolation.gif`.
+    """Write `interpolation.png` (a row per pair of endpoints) and `interpolation.gif` (or
+    `interpolation-2.png`/`.gif`... when an earlier walk is there).
 
     For conditional models each row also moves between two classes through soft label vectors
     (methods that take soft labels; the others keep one class per row). `progress`: a bar
@@ -73,7 +74,9 @@ def interpolate(run: LoadedRun, out_dir: str | Path, *, steps: int = 16, rows: i
             if report is not None:
                 report(i + 1)
     video = torch.stack(frames, dim=1)  # [rows, steps, C, H, W]
-    png = save_grid(video.flatten(0, 1), out / "interpolation.png", nrow=steps)
+    # interpolation.png/.gif, or -2, -3...: an earlier walk is never replaced
+    name = unused_path(out / "interpolation.png", also=(".gif",))
+    png = save_grid(video.flatten(0, 1), name, nrow=steps)
     pictures = [grid_image(f, nrow=min(rows, 8)) for f in frames]
-    gif = save_gif(pictures + pictures[-2:0:-1], out / "interpolation.gif")  # there and back
+    gif = save_gif(pictures + pictures[-2:0:-1], name.with_suffix(".gif"))  # there and back
     return png, gif

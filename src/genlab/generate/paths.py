@@ -72,12 +72,13 @@ def check_sample_out(out: str | Path, n: int) -> tuple[Path, str]:
     return path, "grid" if suffix == ".png" else "npz"
 
 
-def unused_path(path: str | Path) -> Path:
+def unused_path(path: str | Path, also: tuple[str, ...] = ()) -> Path:
     """`path`, or NAME-2.png, NAME-3.png... the first that does not exist: a default output
-    name must not replace what an earlier command wrote under it."""
+    name must not replace what an earlier command wrote under it. `also`: other suffixes
+    written beside it under the same name (".gif"), which must not exist either."""
     path = candidate = Path(path)
     number = 1
-    while candidate.exists():
+    while candidate.exists() or any(candidate.with_suffix(s).exists() for s in also):
         number += 1
         candidate = path.with_name(f"{path.stem}-{number}{path.suffix}")
     return candidate
