@@ -11,6 +11,8 @@ from typing import Any
 
 from scipy.stats import t as student_t
 
+from genlab.files import write_text
+
 ALPHA = 0.05  # two-sided level of every Welch test
 L1_COST = 1.25  # "a small cost in L1": L1 + GAN's mean L1 at most this times L1 alone's
 NOT_RESOLVED = "not resolved at this n"
@@ -292,5 +294,5 @@ def write_image2image_page(page: Path, *, results: Results, protocol: dict[str, 
                       f"{columns}):", ""]
             lines += [f"![{task} {v}]({assets}/{grid}) {v}" for v, grid in grids] + [""]
     page.parent.mkdir(parents=True, exist_ok=True)
-    page.write_text("\n".join(lines))
+    write_text(page, "\n".join(lines))
     return page

@@ -53,6 +53,10 @@ class DataConfig(Section):
                             caption_template=self.caption_template, pairs=self.pairs,
                             domains=self.domains, direction=self.direction)
 
+    def plain(self) -> DataConfig:
+        """The same dataset without pairs: whose judge measures image-to-image runs too."""
+        return self.model_copy(update={"pairs": "none", "domains": None, "direction": "AtoB"})
+
     def split_facts(self) -> dict[str, Any]:
         """How the train and test splits are drawn, without loading images (for run.json)."""
         return dataset_split(self.name, self.pairs)

@@ -192,9 +192,8 @@ def downscale(images: torch.Tensor, factor: int, name: str = "the dataset") -> t
     return out
 
 
-def class_index(data: ImageData, key: str) -> int:
-    """A class of data by name or index; a ConfigError listing the names otherwise."""
-    names = data.class_names
+def class_index(names: Sequence[str], key: str) -> int:
+    """A class by name or index among names; a ConfigError listing the names otherwise."""
     if key in names:
         return names.index(key)
     if key.isdigit() and int(key) < len(names):
@@ -230,7 +229,7 @@ def unaligned_classes(data: ImageData, domains: Sequence[str] | None, *, directi
     if domains is None or len(domains) != 2:
         raise ConfigError(f"data.pairs=unaligned on {data.name} needs data.domains=[A, B], two "
                           f"of its classes: {names}")
-    a, b = (class_index(data, str(key)) for key in domains)
+    a, b = (class_index(data.class_names, str(key)) for key in domains)
     if a == b:
         raise ConfigError(f"data.domains names {data.class_names[a]!r} twice: pick two "
                           f"different classes of {names}")

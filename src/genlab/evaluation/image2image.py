@@ -18,9 +18,10 @@ import torch
 from torch import Tensor
 
 from genlab.data.config import DataConfig
+from genlab.data.pairs import class_index
 from genlab.engine.progress import console
 from genlab.errors import ConfigError, EvalError, GenlabError
-from genlab.files import write_json
+from genlab.files import write_json, write_text
 from genlab.images import save_grid, side_by_side, to_float, to_uint8
 from genlab.methods.base import Method
 from genlab.metrics.image2image import SCALE_NOTE, bicubic, l1, pixel_metrics
@@ -40,11 +41,6 @@ LABELS = {"l1": ("L1", "lower"), "psnr": ("PSNR (dB)", "higher"), "ssim": ("SSIM
           "size_kept": ("input size kept", "higher")}
 
 
-def plain_data(data_cfg: DataConfig) -> DataConfig:
-    """The same dataset without pairs: what the judge of a translating run's data sees."""
-    return data_cfg.model_copy(update={"pairs": "none", "domains": None, "direction": "AtoB"})
-
-
 def find_judge(data_cfg: DataConfig, progress: bool = False) -> Judge | None:
     """The judge of the data's images: shipped or cached, trained when missing for named
     datasets but `shapes` (there the reader measures and a judge would cost ~15 CPU-minutes)
@@ -52,7 +48,7 @@ def find_judge(data_cfg: DataConfig, progress: bool = False) -> Judge | None:
     only on request, `genlab judge train`). None when there is none or can be none (no labels)."""
     train = data_cfg.name != "shapes" and not data_cfg.name.startswith("folder:")
     try:
-        return load_judge(plain_data(data_cfg), train_if_missing=train, progress=progress)
+        return load_judge(data_cfg.plain(), train_if_missing=train, progress=progress)
     except GenlabError:
         return None
 
@@ -70,12 +66,6 @@ def translate_all(method: Method, inputs: Tensor, direction: str = "AtoB") -> Te
 def _first(attr: Tensor) -> Tensor:
     """Per-image attribute [N] (shapes keeps per-object [N, K]: the first object)."""
     return attr[:, 0] if attr.ndim == 2 else attr
-
-
-def _class_index(name: str, names: list[str]) -> int | None:
-    if name in names:
-        return names.index(name)
-    return int(name) if name.isdigit() and int(name) < len(names) else None
 
 
 class TranslationEvaluator:
@@ -162,7 +152,10 @@ class TranslationEvaluator:
         domains = list(method.info.domains)
         outputs = translate_all(method, source, direction)
         out = self._fid(outputs, other, "targets" if forward else "inputs")
-        target = _class_index(str(domains[1 if forward else 0]), self.class_names)
+        try:
+            target: int | None = class_index(self.class_names, str(domains[1 if forward else 0]))
+        except ConfigError:  # a folder's domains are no classes
+            target = None
         classes = self._classes(outputs) if target is not None else None
         if classes is not None:
             out["target_acc"] = float((classes == target).double().mean())
@@ -253,9 +246,7 @@ def _write_report(out: Path, name: str, results: dict[str, Any], baseline: dict[
     lines += ["", "Protocol: " + ", ".join(f"{k} = {v}" for k, v in protocol.items()) + ".", "",
               "## Examples (input | output | target, or the method's own columns)", "",
               "![examples](samples.png)", ""]
-    path = out / "report.md"
-    path.write_text("\n".join(lines))
-    return path
+    return write_text(out / "report.md", "\n".join(lines))
 
 
 def check_translation_options(features: str) -> None:

@@ -162,8 +162,7 @@ def load_judge(data_cfg: DataConfig, *, seed: int = 0, train_if_missing: bool = 
 def _load_splits(data_cfg: DataConfig, seed: int) -> tuple[ImageData, ImageData]:
     # The judge of image-to-image data is the judge of its plain dataset: one judge (e.g. the
     # shipped Fashion-MNIST one) serves edges -> item, sneaker -> ankle boot and plain runs.
-    data_cfg = data_cfg.model_copy(update={"pairs": "none", "domains": None,
-                                           "direction": "AtoB"})
+    data_cfg = data_cfg.plain()
     train, test = data_cfg.load("train", seed=seed), data_cfg.load("test", seed=seed)
     if any(d.labels is None or d.num_classes < 2 for d in (train, test)):
         raise EvalError(f"a judge needs class labels and {data_cfg.name} has none: use a labelled "
