@@ -304,3 +304,21 @@ def test_folder_errors(tmp_path):
     _png(tmp_path / "x.png", (0, 0, 0))
     with pytest.warns(DataWarning, match="captions.jsonl:1"):  # a broken line is not fatal
         assert load_dataset(f"folder:{tmp_path}").captions == [""]
+
+
+def test_pad_adds_a_black_border_after_the_resize():
+    plain = load_dataset("shapes", split="test", image_size=16)
+    padded = load_dataset("shapes", split="test", image_size=16, pad=2)
+    assert padded.images.shape[1:] == (3, 20, 20) and padded.masks.shape[-1] == 20
+    assert torch.equal(padded.images[:, :, 2:-2, 2:-2], plain.images)
+    border = padded.images.clone()
+    border[:, :, 2:-2, 2:-2] = 0
+    assert int(border.max()) == 0
+    assert torch.equal(padded.labels, plain.labels)
+
+
+def test_pad_is_refused_for_folders_of_pairs(tmp_path):
+    from genlab.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="data.pad"):
+        load_dataset(f"folder:{tmp_path}", pairs="aligned", pad=2)

@@ -12,13 +12,24 @@ from typing import Any, NoReturn
 
 import typer
 
-from genlab.cli import bench, edit, evaluate, info, sample, text, text_edit, train, translate
+from genlab.cli import (
+    bench,
+    edit,
+    evaluate,
+    info,
+    sample,
+    style,
+    text,
+    text_edit,
+    train,
+    translate,
+)
 from genlab.cli.common import err
 from genlab.errors import GenlabError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Train, evaluate and sample generative image models.")
-for group in (train, sample, evaluate, edit, text, text_edit, bench, info, translate):
+for group in (train, sample, style, evaluate, edit, text, text_edit, bench, info, translate):
     group.register(app)
 
 

@@ -127,6 +127,17 @@ def resize_images(images: torch.Tensor, size: int) -> torch.Tensor:
     return out
 
 
+def pad_images(data: ImageData, pad: int) -> ImageData:
+    """`data` with a black border of `pad` pixels on every side of its images (and masks)."""
+    if not pad:
+        return data
+    border = (pad,) * 4
+    data.images = F.pad(data.images, border).contiguous()
+    if data.masks is not None:
+        data.masks = F.pad(data.masks, border)
+    return data
+
+
 def centre_crop_square(images: torch.Tensor) -> torch.Tensor:
     """Crop [..., H, W] to the largest centred square."""
     h, w = images.shape[-2:]

@@ -18,6 +18,9 @@ class DataConfig(Section):
     root: str | None = Field(None, description="folder holding the dataset files (None: default)")
     image_size: int | None = Field(None, ge=8, description="resize images to this side (None: "
                                    "the dataset's own size)")
+    pad: int = Field(0, ge=0, le=64, description="black border added on every side after "
+                     "any resize (Fashion-MNIST 28 px + pad 2 = 32 px, a power of two for "
+                     "ProGAN/StyleGAN)")
     download: bool = Field(False, description="let torchvision download the data (needs internet)")
     shapes: ShapesOptions = Field(default_factory=ShapesOptions,
                                   description="options of the procedural shapes dataset")
@@ -49,6 +52,7 @@ class DataConfig(Section):
     def load(self, split: str = "train", seed: int = 0) -> ImageData:
         """Load one split of this dataset into memory."""
         return load_dataset(self.name, split=split, image_size=self.image_size, root=self.root,
+                            pad=self.pad,
                             download=self.download, shapes=self.shapes, seed=seed,
                             caption_template=self.caption_template, pairs=self.pairs,
                             domains=self.domains, direction=self.direction)

@@ -12,6 +12,7 @@ from genlab.data.base import (
     DatasetStatus,
     ImageData,
     class_captions,
+    pad_images,
 )
 from genlab.data.fashion_mnist import fashion_mnist_status, load_fashion_mnist
 from genlab.data.folder import folder_split, load_folder
@@ -20,7 +21,7 @@ from genlab.data.pairs import check_options, make_pairs, swap
 from genlab.data.shapes import ShapesOptions, load_shapes
 from genlab.data.sklearn_digits import digits_status, load_digits
 from genlab.data.torchvision_sets import SOURCES, load_torchvision, torchvision_status
-from genlab.errors import DataError
+from genlab.errors import ConfigError, DataError
 
 FOLDER_PREFIX = "folder:"
 SPLITS = ("train", "test")
@@ -64,7 +65,7 @@ DATASET_NAMES: list[str] = [*_LOADERS, f"{FOLDER_PREFIX}PATH"]
 
 
 def load_dataset(name: str, *, split: str = "train", image_size: int | None = None,
-                 root: str | None = None, download: bool = False,
+                 root: str | None = None, pad: int = 0, download: bool = False,
                  shapes: ShapesOptions | None = None, seed: int = 0,
                  caption_template: str | None = None, pairs: str = "none",
                  domains: Sequence[str] | None = None, direction: str = "AtoB") -> ImageData:
@@ -76,17 +77,20 @@ def load_dataset(name: str, *, split: str = "train", image_size: int | None = No
     {class}") replaces the captions of a labelled dataset; without one, labelled images that
     have no captions get the default template. pairs, domains and direction make
     image-to-image data (`genlab.data.pairs`, `genlab.data.folder_pairs`): `inputs` filled.
+    pad adds a black border of that many pixels on every side (after resizing, before pairs).
     Errors a user can fix raise DataError (ConfigError for options that cannot go together).
     """
     folder = name.startswith(FOLDER_PREFIX)
     check_options(name, pairs, domains, direction, folder)
     if folder and pairs in LAYOUTS:
+        if pad:
+            raise ConfigError("data.pad is for one image per file: pad the pairs' files instead")
         if split not in SPLITS:
             raise DataError(f"unknown split {split!r}: use 'train' or 'test'")
         data = load_folder_pairs(_folder_path(name), pairs, split=split, image_size=image_size,
                                  seed=seed)
         return swap(data) if direction == "BtoA" else data
-    data = _load(name, split, image_size, root, download, shapes, seed)
+    data = pad_images(_load(name, split, image_size, root, download, shapes, seed), pad)
     if data.labels is not None and (caption_template is not None or data.captions is None):
         data.captions = class_captions(data, caption_template or DEFAULT_CAPTION_TEMPLATE)
     if pairs != "none":

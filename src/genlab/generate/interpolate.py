@@ -44,32 +44,28 @@ def interpolate(run: LoadedRun, out_dir: str | Path, *, steps: int = 16, rows: i
     """Write `interpolation.png` (a row per pair of endpoints) and `interpolation.gif` (or
     `interpolation-2.png`/`.gif`... when an earlier walk is there).
 
-    For conditional models each row also moves between two classes through soft label vectors
-    (methods that take soft labels; the others keep one class per row). `progress`: a bar
+    The walk is in the space `method.walk_latents` gives: z for most methods, the per-layer
+    styles in W for StyleGAN. For conditional models each row also moves between two classes
+    through soft label vectors (methods that take soft labels; the others keep one class per
+    row). `progress`: a bar
     counting the frames (a frame is one image per row) on stderr.
     """
     out = check_interpolation(out_dir, steps=steps, rows=rows)
     method, device = run.method, run.device
     gen = torch.Generator(device=device).manual_seed(seed)
     z0, z1 = method.sample_latents(rows, gen), method.sample_latents(rows, gen)
-    shape = z0.shape  # vectors, or noise images for diffusion: slerp on the flattened latent
     t = torch.linspace(0, 1, steps, device=device).view(steps, 1, 1)
+    y0, y1, labels = _endpoint_labels(run, rows, t)
+    # the space the method walks in: z, or StyleGAN's styles in W (the labels enter there)
+    w0, w1 = method.walk_latents(z0, y0), method.walk_latents(z1, y1)
+    shape = w0.shape  # vectors, noise images (diffusion), styles: mixed flattened
     mix = slerp if spherical else lerp
-    z = mix(z0.flatten(1).unsqueeze(0), z1.flatten(1).unsqueeze(0), t).view(steps, *shape)
-    labels = None
-    if run.conditional:
-        k = run.info.num_classes
-        if method.soft_labels:
-            eye = torch.eye(k, device=device)
-            y0, y1 = eye[torch.arange(rows) % k], eye[(torch.arange(rows) + 1) % k]
-            labels = lerp(y0.unsqueeze(0), y1.unsqueeze(0), t)  # soft one-hot vectors
-        else:  # one class per row
-            labels = (torch.arange(rows, device=device) % k).expand(steps, rows)
+    walk = mix(w0.flatten(1).unsqueeze(0), w1.flatten(1).unsqueeze(0), t).view(steps, *shape)
     frames = []
     with progress_bar(steps, label="interpolate", unit="frames", enabled=progress) as report:
         for i in range(steps):
             on_step = batch_steps(report, i, 1) if report is not None else None
-            frames.append(decode(method, z[i], labels[i] if labels is not None else None,
+            frames.append(decode(method, walk[i], labels[i] if labels is not None else None,
                                  on_step=on_step))
             if report is not None:
                 report(i + 1)
@@ -80,3 +76,19 @@ def interpolate(run: LoadedRun, out_dir: str | Path, *, steps: int = 16, rows: i
     pictures = [grid_image(f, nrow=min(rows, 8)) for f in frames]
     gif = save_gif(pictures + pictures[-2:0:-1], name.with_suffix(".gif"))  # there and back
     return png, gif
+
+
+def _endpoint_labels(run: LoadedRun, rows: int, t: Tensor,
+                     ) -> tuple[Tensor | None, Tensor | None, Tensor | None]:
+    """The labels of each row's two endpoints and of every frame [steps, rows(, K)]: for a
+    conditional model that takes soft labels, the one-hot vectors of two classes and the
+    mixtures between them; for the others one class per row (None for unconditional)."""
+    if not run.conditional:
+        return None, None, None
+    k, device = run.info.num_classes, run.device
+    if run.method.soft_labels:
+        eye = torch.eye(k, device=device)
+        y0, y1 = eye[torch.arange(rows) % k], eye[(torch.arange(rows) + 1) % k]
+        return y0, y1, lerp(y0.unsqueeze(0), y1.unsqueeze(0), t)
+    y = torch.arange(rows, device=device) % k
+    return y, y, y.expand(len(t), rows)

@@ -21,7 +21,6 @@ from genlab.images import class_rows, save_grid, save_image, to_uint8
 from genlab.methods.base import Method
 from genlab.methods.diffusion import DDPM
 from genlab.runs.load import LoadedRun
-from genlab.sampling import truncate
 
 SAMPLE_BATCH = 256  # images decoded at once when writing: memory holds one batch, not the set
 
@@ -133,11 +132,12 @@ def iter_images(method: Method, n: int, *, seed: int = 0, labels: Tensor | None 
     gen = torch.Generator(device=method.device).manual_seed(seed)
     for start in range(0, n, batch_size):
         m = min(batch_size, n - start)
-        z = truncate(method.sample_latents(m, gen), truncation, method.truncatable, method.name)
         y = labels[start:start + m] if labels is not None else None
+        y_dev = y.to(method.device) if y is not None else None
+        # the method's own truncation trick (StyleGAN's is in W): it may need the labels
+        z = method.truncate(method.sample_latents(m, gen), truncation, y_dev)
         on_step = None if on_progress is None else batch_steps(on_progress, start, m)
-        images = decode(method, z, y.to(method.device) if y is not None else None, options,
-                        on_step)
+        images = decode(method, z, y_dev, options, on_step)
         if on_progress is not None:
             on_progress(start + m)
         yield to_uint8(images), y

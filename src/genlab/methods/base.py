@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from torch import Tensor, nn
 
 from genlab.errors import ConfigError
+from genlab.sampling import truncate
 
 if TYPE_CHECKING:
     from genlab.data import ImageData
@@ -113,6 +114,19 @@ class Method:
         method's `default_sampling()`. Methods without options take only None."""
         raise NotImplementedError
 
+    def truncate(self, z: Tensor, psi: float, labels: Tensor | None = None) -> Tensor:
+        """The truncation trick: latents pulled toward their mean by psi in (0, 1]. Here in z
+        space (z * psi); StyleGAN truncates in W and returns per-layer styles, which its
+        `decode` takes in place of z."""
+        del labels
+        return truncate(z, psi, self.truncatable, self.name)
+
+    def walk_latents(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+        """The latents an interpolation walks between (what `decode` takes): z itself here;
+        StyleGAN's per-layer styles in W."""
+        del labels
+        return z
+
     def translate(self, inputs: Tensor, direction: str = "AtoB") -> Tensor:
         """Input images in [-1, 1] (the data's input channels and side) to output images in
         [-1, 1] (the data's image channels and side). `direction`: one of `directions`."""
@@ -198,3 +212,29 @@ def frozen(net: nn.Module) -> Iterator[None]:
     finally:
         for p, flag in zip(net.parameters(), flags, strict=True):
             p.requires_grad_(flag)
+
+
+def conditional_classes(conditional: bool, info: DataInfo) -> int:
+    """Classes a GAN is conditioned on (`method.conditional`), checked against the data."""
+    if conditional and info.num_classes < 2:
+        raise ConfigError("method.conditional=true needs a labelled dataset with at least "
+                          "two classes: pick another dataset or set method.conditional=false")
+    return info.num_classes if conditional else 0
+
+
+def growth_levels(info: DataInfo, method: str) -> int:
+    """Doublings from 4x4 to the data's side (ProGAN, StyleGAN); ConfigError for other sides."""
+    from genlab.nets.equalized import levels_for
+
+    try:
+        return levels_for(info.image_size)
+    except ValueError:
+        raise ConfigError(f"{method} grows from 4x4 by doublings: it needs a side of 8, 16, 32, "
+                          f"64 or 128 px, the data has {info.image_size} px (Fashion-MNIST: "
+                          "--set data.pad=2 makes 32; or --set data.image_size=32)") from None
+
+
+def world_size() -> int:
+    """Processes training together (1 without torch.distributed)."""
+    dist = torch.distributed
+    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1

@@ -15,7 +15,7 @@ from torch import Tensor
 from genlab.config import Section
 from genlab.errors import ConfigError
 from genlab.losses import epsilon_loss
-from genlab.methods.base import DataInfo, Method, StepContext
+from genlab.methods.base import DataInfo, Method, StepContext, conditional_classes
 from genlab.nets.unet import build_unet, unet_config
 from genlab.sampling import (
     SAMPLERS,
@@ -80,10 +80,7 @@ class DDPM(Method):
 
     def __init__(self, cfg: DDPMConfig, info: DataInfo) -> None:
         super().__init__(cfg, info)
-        if cfg.conditional and info.num_classes < 2:
-            raise ConfigError("method.conditional=true needs a labelled dataset with at least "
-                              "two classes: pick another dataset or set method.conditional=false")
-        self.num_classes = info.num_classes if cfg.conditional else 0
+        self.num_classes = conditional_classes(cfg.conditional, info)
         channels, size = self.space()
         config = dict(cfg.unet) if cfg.unet else self._unet_config(channels, size)
         if config.get("in_channels") != channels or config.get("sample_size") not in (size, None):

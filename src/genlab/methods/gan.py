@@ -12,7 +12,14 @@ from torch import Tensor
 from genlab.config import Section
 from genlab.errors import ConfigError
 from genlab.losses import discriminator_loss, generator_loss, gradient_penalty
-from genlab.methods.base import DataInfo, Method, StepContext, frozen, split_batch
+from genlab.methods.base import (
+    DataInfo,
+    Method,
+    StepContext,
+    conditional_classes,
+    frozen,
+    split_batch,
+)
 from genlab.nets import build_discriminator, build_generator
 
 
@@ -52,9 +59,6 @@ class GAN(Method):
 
     def __init__(self, cfg: GANConfig, info: DataInfo) -> None:
         super().__init__(cfg, info)
-        if cfg.conditional and info.num_classes < 2:
-            raise ConfigError("method.conditional=true needs a labelled dataset with at least "
-                              "two classes: pick another dataset or set method.conditional=false")
         if cfg.arch == "mlp" and cfg.d_norm == "instance":
             raise ConfigError("method.d_norm=instance needs arch=dcgan: use none, layer or batch")
         if cfg.arch == "dcgan" and cfg.d_dropout > 0:
@@ -64,7 +68,7 @@ class GAN(Method):
         if cfg.gp_weight > 0 and cfg.d_norm == "batch":
             raise ConfigError("a gradient penalty needs a critic without batch norm: set "
                               "method.d_norm=layer, instance or none")
-        self.num_classes = info.num_classes if cfg.conditional else 0
+        self.num_classes = conditional_classes(cfg.conditional, info)
         shape = (info.channels, info.image_size, info.image_size)
         self.nets["G"] = build_generator(cfg.arch, z_dim=cfg.z_dim, out_shape=shape,
                                          num_classes=self.num_classes, width=cfg.g_width)

@@ -14,13 +14,16 @@ from genlab.methods.diffusion import DDPM
 from genlab.methods.gan import GAN
 from genlab.methods.ldm import LDM
 from genlab.methods.pix2pix import Pix2Pix
+from genlab.methods.progan import ProGAN
 from genlab.methods.srgan import SRGAN
+from genlab.methods.stylegan import StyleGAN
 from genlab.methods.text_ldm import TextLDM
 from genlab.methods.vae import VAE
 from genlab.methods.vqgan import VQGAN
 
 METHODS: dict[str, type[Method]] = {m.name: m for m in (GAN, VAE, DDPM, LDM, VQGAN, CLIP,
-                                                          TextLDM, SRGAN, Pix2Pix, CycleGAN)}
+                                                          TextLDM, SRGAN, Pix2Pix, CycleGAN,
+                                                          ProGAN, StyleGAN)}
 METHOD_NAMES = tuple(METHODS)
 
 # `method:` in a run's config: `method.name` picks the class (a pydantic discriminated union).

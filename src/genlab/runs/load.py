@@ -17,7 +17,7 @@ from genlab.methods.diffusion import DDPMConfig
 from genlab.methods.registry import build_method
 from genlab.runs.config import RunConfig
 from genlab.runs.folder import read_run
-from genlab.sampling import SAMPLERS, make_scheduler, truncate
+from genlab.sampling import SAMPLERS, make_scheduler
 
 # the pipeline export_diffusers writes: its file (without .py) and class
 PIPELINE_CLASS = ("pipeline_genlab", "GenlabPipeline")
@@ -61,12 +61,12 @@ class LoadedRun:
         `options`: a diffusion run's sampling options (see `generate.guidance.sampling_options`;
         None: the run's own)."""
         gen = torch.Generator(device=self.device).manual_seed(seed)
-        z = truncate(self.method.sample_latents(n, gen), truncation, self.method.truncatable,
-                     self.method.name)
         if self.conditional and labels is None:
             labels = torch.arange(n) % self.info.num_classes
         if labels is not None:
             labels = labels.to(self.device)
+        # the method's own truncation trick (StyleGAN's is in W, where the labels enter)
+        z = self.method.truncate(self.method.sample_latents(n, gen), truncation, labels)
         return self.method.decode(z, labels, options)
 
     @torch.no_grad()
