@@ -135,3 +135,25 @@ def test_torchrun_keeps_image_to_image_ranks_identical(tmp_path, method, preset)
     ranks = json.loads((out / "ddp" / "ranks.json").read_text())
     digests = ranks["weights_sha256"]
     assert ranks["world_size"] == 2 and len(digests) == 2 and digests[0] == digests[1]
+
+
+@pytest.mark.parametrize("method", ["progan", "stylegan"])
+def test_torchrun_keeps_growing_and_style_gans_identical(tmp_path, method):
+    """Two ranks of ProGAN (its schedule counts every rank's images: 2 x 8 per step) and of
+    StyleGAN (lazy R1 on the same steps) end with the same weights."""
+    out = tmp_path / "runs"
+    cmd = [PYTHON, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port",
+           str(29500 + (os.getpid() + 700) % 1000), "-m", "genlab", "train",
+           str(ROOT / "configs" / f"{method}-shapes.yaml"), "--name", "ddp"]
+    for item in tiny(tmp_path, "train.steps=4", "train.ckpt_every=0", "train.sample_every=0",
+                     "train.batch_size=8", method=method):
+        cmd += ["--set", item]
+    proc = subprocess.run(cmd, cwd=tmp_path, env=subprocess_env(), capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ranks = json.loads((out / "ddp" / "ranks.json").read_text())
+    digests = ranks["weights_sha256"]
+    assert ranks["world_size"] == 2 and len(digests) == 2 and digests[0] == digests[1]
+    tensors = load_file(list_checkpoints(out / "ddp" / "checkpoints")[-1] / "weights.safetensors")
+    if method == "progan":
+        assert int(tensors["nets.G.images_seen"]) == 4 * 2 * 8

@@ -2,7 +2,8 @@
 numbers in raw JSON files beside its results page (so an interrupted benchmark resumes), and
 writes the page from those files.
 
-One module runs a benchmark (`gan`, `diffusion`, `text2img`, `image2image`), its `*_page`
-module writes the page; a page never imports its benchmark, and what several share lives in
-`common`.
+One module runs a benchmark (`gan`, `diffusion`, `text2img`, `image2image`, `stylegan`), its
+`*_page` module writes the page (`*_tasks`: what it trains; `*_claims`: its verdicts); a page
+never imports its benchmark. What several share lives in `common` (presets, machine, judges,
+raw-row cache, worker pool, FID curve) and `verdicts` (mean ± std, Welch's t-test, verdicts).
 """

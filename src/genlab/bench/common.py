@@ -1,17 +1,25 @@
 """What several benchmarks share: the presets they train, the machine and judge a result was
-measured with, and the rule that decides whether a raw result counts or is redone."""
+measured with, the rules that decide whether a raw result counts or is redone, the pool of
+worker processes that trains runs side by side, and the quick variants' tiny Fashion-MNIST."""
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
 import os
 import platform
+import struct
+from concurrent.futures import Executor, Future
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from genlab.config import resolve_config_path
+from genlab.data.config import DataConfig
+from genlab.generate.sample import generate_images
+from genlab.metrics.evaluate import Evaluator, headline
 
 # The GAN family, in the order `genlab bench gan` runs it and its page lists it.
 GAN_METHODS = ("gan", "dcgan", "wgan", "wgan-gp", "cdcgan")
@@ -39,7 +47,8 @@ def machine_id() -> str:
 def judge_folder(out: Path, data_cfg: Any) -> Path:
     """Where a results folder keeps the judge its pages were measured with (committed)."""
     size = f"-{data_cfg.image_size}px" if data_cfg.image_size else ""
-    return out / "judges" / f"{data_cfg.name}{size}"
+    pad = f"-pad{data_cfg.pad}" if getattr(data_cfg, "pad", 0) else ""  # other images, other judge
+    return out / "judges" / f"{data_cfg.name}{size}{pad}"
 
 
 def pinned_judge(out: Path, data_cfg: Any, progress: bool) -> str:
@@ -57,3 +66,87 @@ def done_with(path: Path, judge: str, **protocol: Any) -> bool:
     except (OSError, ValueError):
         return False
     return row.get("judge") == judge and all(row.get(k) == v for k, v in protocol.items())
+
+
+class FidCurve:
+    """A trainer's evaluator that draws an FID-vs-training-time curve: a point every `every_s`
+    seconds of the trainer's budget clock (the trainer asks every train.eval_every steps).
+    Set `trainer` before training; `points` holds (train seconds, FID)."""
+
+    def __init__(self, evaluator: Evaluator, every_s: float) -> None:
+        self.ev, self.every_s, self.next_s = evaluator, every_s, every_s
+        self.trainer: Any = None
+        self.points: list[tuple[float, float]] = []
+
+    def __call__(self, method: Any, step: int) -> dict[str, float]:
+        if self.trainer.train_seconds < self.next_s:
+            return {}
+        self.next_s += self.every_s
+        return self.measure(method)
+
+    def measure(self, method: Any) -> dict[str, float]:
+        """One point now (method in sampling mode): its headline metrics, FID kept."""
+        images, labels = generate_images(method, self.ev.n, seed=1)
+        results = headline(self.ev.evaluate(images, labels))
+        self.points.append((float(self.trainer.train_seconds), results["fid"]))
+        return results
+
+
+def config_hash(cfg: Any, **extra: Any) -> str:
+    """What makes a run's numbers: its config (a RunConfig; not where or under which name it
+    is kept), plus the evaluation's facts."""
+    dumped = cfg.model_dump(mode="json")
+    dumped.pop("name", None)
+    dumped["train"].pop("out_dir", None)
+    text = json.dumps({"config": dumped, **extra}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def done_row(path: Path, digest: str) -> dict[str, Any] | None:
+    """The finished raw row at `path` if it was made from this hash on this machine (a time
+    budget buys other work elsewhere), else None: the run is redone."""
+    try:
+        row = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return row if row.get("hash") == digest and row.get("machine") == machine_id() else None
+
+
+class _Inline(Executor):
+    """Runs each job at once in this process (one worker: errors and Ctrl-C surface as is)."""
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def, override]
+        future: Future[Any] = Future()
+        future.set_result(fn(*args, **kwargs))
+        return future
+
+
+def worker_pool(workers: int) -> Executor:
+    """`workers` spawned processes (fresh interpreters: no forked threads or torch state), or
+    this process itself for one worker."""
+    if workers <= 1:
+        return _Inline()
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+
+
+def threads_per_worker(workers: int) -> int | None:
+    """Each worker's equal share of the CPU threads (None: one worker keeps torch's own)."""
+    return max(1, (os.cpu_count() or 1) // workers) if workers > 1 else None
+
+
+def write_quick_fashion(root: Path, train: int, test: int) -> Path:
+    """The first images of each Fashion-MNIST split as IDX files (a --quick data.root)."""
+    for split, prefix, n in (("train", "train", train), ("test", "t10k", test)):
+        data = DataConfig(name="fashion-mnist").load(split)
+        assert data.labels is not None
+        images = data.images[:n, 0].numpy()
+        labels = data.labels[:n].numpy().astype("uint8")
+        root.mkdir(parents=True, exist_ok=True)
+        (root / f"{prefix}-images-idx3-ubyte.gz").write_bytes(gzip.compress(
+            struct.pack(">IIII", 0x803, *images.shape) + images.tobytes(), mtime=0))
+        (root / f"{prefix}-labels-idx1-ubyte.gz").write_bytes(gzip.compress(
+            struct.pack(">II", 0x801, len(labels)) + labels.tobytes(), mtime=0))
+    return root

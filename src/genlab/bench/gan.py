@@ -15,11 +15,17 @@ from typing import Any
 
 import torch
 
-from genlab.bench.common import GAN_METHODS, done_with, machine_id, pinned_judge, preset_path
+from genlab.bench.common import (
+    GAN_METHODS,
+    FidCurve,
+    done_with,
+    machine_id,
+    pinned_judge,
+    preset_path,
+)
 from genlab.bench.gan_page import write_gan_page
 from genlab.engine.progress import console
-from genlab.engine.tracking import METRICS, read_metrics
-from genlab.engine.trainer import Trainer, sampling
+from genlab.engine.trainer import sampling
 from genlab.files import write_json
 from genlab.generate.sample import generate_images
 from genlab.images import class_rows, save_grid
@@ -37,22 +43,6 @@ ALL_METHODS = (*GAN_METHODS, *OTHER_METHODS)
 PSIS = (0.25, 0.5, 0.75, 1.0)
 
 
-class _Curve:
-    """Evaluates every `every_s` seconds of training time (the trainer asks every 20 steps)."""
-
-    def __init__(self, evaluator: Evaluator, every_s: float) -> None:
-        self.ev, self.every_s, self.next_s = evaluator, every_s, every_s
-        self.trainer: Trainer | None = None
-
-    def __call__(self, method: Any, step: int) -> dict[str, float]:
-        assert self.trainer is not None
-        if self.trainer.train_seconds < self.next_s:
-            return {}
-        self.next_s += self.every_s
-        images, labels = generate_images(method, self.ev.n, seed=1)
-        return headline(self.ev.evaluate(images, labels))
-
-
 def run_one(method: str, seed: int, *, data: str, minutes: float, final: Evaluator,
             curve: Evaluator, runs: Path, assets: Path, progress: bool,
             overrides: list[str] | None = None, clock: str = "cpu") -> dict[str, Any]:
@@ -64,7 +54,7 @@ def run_one(method: str, seed: int, *, data: str, minutes: float, final: Evaluat
         "train.sample_every=0", "train.ckpt_every=0", "train.keep_last=1",
         f"train.out_dir={runs}", f"name={method}-s{seed}", *(overrides or [])])
     trainer = build_trainer(cfg, show_progress=progress)
-    hook = _Curve(curve, every_s=minutes * 60 / 8 if method != "ddpm" else float("inf"))
+    hook = FidCurve(curve, every_s=minutes * 60 / 8 if method != "ddpm" else float("inf"))
     hook.trainer = trainer
     trainer.evaluator = hook
     if trainer.run().interrupted:  # stopped early (Ctrl-C, SIGTERM): never a result row
@@ -76,8 +66,7 @@ def run_one(method: str, seed: int, *, data: str, minutes: float, final: Evaluat
     results["images_per_s"] = trainer.step * per_step / max(trainer.train_seconds, 1e-9)
     results["steps"] = trainer.step
     results["train_seconds"] = trainer.train_seconds
-    results["curve"] = [(r["train_seconds"], r["eval/fid"]) for r in
-                        read_metrics(trainer.run_dir / METRICS) if "eval/fid" in r]  # type: ignore[operator]
+    results["curve"] = hook.points
     grid_labels, nrow = class_rows(64, trainer.method.num_classes)
     with sampling(trainer.method, trainer.ema) as m:
         grid = generate_images(m, len(grid_labels) if grid_labels is not None else 64, seed=2,

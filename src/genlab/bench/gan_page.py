@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import statistics
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,17 +13,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from genlab.bench.common import GAN_METHODS  # noqa: E402
+from genlab.bench.verdicts import mean_std  # noqa: E402
 
 TABLE = [("fid", "FID"), ("kid", "KID"), ("is", "IS"), ("precision", "precision"),
          ("recall", "recall"), ("coverage", "coverage"), ("classes_covered", "classes covered"),
          ("class_kl", "class KL"), ("steps", "steps"), ("images_per_s", "images/s")]
-
-
-def mean_std(values: list[float]) -> tuple[float, float]:
-    """Mean and sample standard deviation; a single seed has no spread (0)."""
-    if len(values) == 1:
-        return values[0], 0.0
-    return statistics.fmean(values), statistics.stdev(values)
 
 
 def _load(raw: Path, protocol: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:

@@ -12,16 +12,24 @@ matches, so an interrupted benchmark resumes. Run folders go to a scratch folder
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
-from concurrent.futures import Executor, Future, as_completed
+from concurrent.futures import Future, as_completed
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from genlab.bench.common import judge_folder, machine_id, preset_path
+from genlab.bench.common import (
+    config_hash,
+    done_row,
+    judge_folder,
+    machine_id,
+    preset_path,
+    threads_per_worker,
+    worker_pool,
+    write_quick_fashion,
+)
 from genlab.bench.image2image_page import write_image2image_page
 from genlab.bench.image2image_tasks import (
     BUDGET_MINUTES,
@@ -33,10 +41,8 @@ from genlab.bench.image2image_tasks import (
     TASKS,
     Job,
     Task,
-    config_hash,
     slug,
     starts_from_srresnet,
-    write_quick_fashion,
 )
 from genlab.data.config import DataConfig
 from genlab.engine.progress import console
@@ -50,14 +56,6 @@ from genlab.runs.config import RunConfig, load_config
 from genlab.runs.train import build_trainer
 
 _TASK = {t.key: t for t in TASKS}
-
-
-def _done(path: Path, digest: str) -> dict[str, Any] | None:
-    try:
-        row = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return row if row.get("hash") == digest and row.get("machine") == machine_id() else None
 
 
 class _Bench:
@@ -122,7 +120,7 @@ class _Bench:
         judge = judge_digest(self.fashion_judge()) if cfg.data.name == "fashion-mnist" \
             else "reader"
         digest = config_hash(cfg, n=self.n, judge=judge, init_from=init_hash)
-        row = _done(self.raw / f"{task.key}-{slug(variant)}-s{seed}.json", digest)
+        row = done_row(self.raw / f"{task.key}-{slug(variant)}-s{seed}.json", digest)
         # an SRResNet is redone when its SRGAN, not done yet, needs its deleted run folder
         if row is not None and variant == "srresnet" and \
                 not Path(row.get("run_dir", "")).joinpath("checkpoints").is_dir() and \
@@ -172,32 +170,14 @@ def _work(spec: tuple[Any, ...], threads: int | None, job: Job, digest: str,
     return _BENCHES[spec].run(job, digest, init_from)
 
 
-class _Inline(Executor):
-    """Runs each job at once in this process (one worker: errors and Ctrl-C surface as is)."""
-
-    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def, override]
-        future: Future[Any] = Future()
-        future.set_result(fn(*args, **kwargs))
-        return future
-
-
-def _pool(workers: int) -> Executor:
-    if workers <= 1:
-        return _Inline()
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-
-
 def _run_all(bench: _Bench, spec: tuple[Any, ...], seeds: int,
              workers: int) -> dict[Job, dict[str, Any]]:
     """Every job's row: finished ones read back, the others trained (SRGAN after its seed's
     SRResNet, which it starts from)."""
     rows: dict[Job, dict[str, Any]] = {}
-    threads = max(1, (os.cpu_count() or 1) // workers) if workers > 1 else None
+    threads = threads_per_worker(workers)
     jobs = [(t.key, v, s) for s in range(seeds) for t in TASKS for v in t.variants]
-    with _pool(workers) as pool:
+    with worker_pool(workers) as pool:
         futures: dict[Future[Any], Job] = {}
 
         def launch(job: Job) -> None:
@@ -261,7 +241,7 @@ def bench_image2image(*, seeds: int = 3, quick: bool = False, workers: int = 2,
     protocol = {"seeds": seeds, "quick": quick, "out": str(page), "machine": machine_id(),
                 "budget_minutes": BUDGET_MINUTES, "n": bench.n, "judge": bench.judge_id,
                 "workers": workers, "threads_per_run": 1 if quick else
-                max(1, (os.cpu_count() or 1) // workers) if workers > 1 else threads,
+                threads_per_worker(workers) or threads,
                 "tasks": {t.key: {"preset": t.preset, "steps": QUICK_STEPS if quick else t.steps,
                                   "batch": bench.config(t, next(iter(t.variants)),
                                                         0).train.batch_size} for t in TASKS}}

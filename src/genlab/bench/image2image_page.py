@@ -3,19 +3,23 @@ verdict on each claim of the Pix2Pix, CycleGAN and SRGAN papers, decided by Welc
 
 from __future__ import annotations
 
-import math
-import statistics
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scipy.stats import t as student_t
-
+from genlab.bench.verdicts import (
+    ALPHA,
+    NOT_RESOLVED,
+    Part,
+    cell,
+    compare,
+    fmt,
+    mean_std,
+    verdict,
+    welch,
+)
 from genlab.files import write_text
 
-ALPHA = 0.05  # two-sided level of every Welch test
 L1_COST = 1.25  # "a small cost in L1": L1 + GAN's mean L1 at most this times L1 alone's
-NOT_RESOLVED = "not resolved at this n"
 
 # task -> (title, what the grid's columns show, metric columns)
 TASKS: dict[str, tuple[str, str, tuple[str, ...]]] = {
@@ -48,47 +52,9 @@ LOWER = {"l1", "fid", "cycle_l1", "cycle_l1_BtoA", "fid_BtoA"}
 Results = dict[str, dict[str, list[dict[str, Any]]]]  # task -> variant -> one row per seed
 
 
-def mean_std(values: list[float]) -> tuple[float, float]:
-    """Mean and sample standard deviation (0 for a single value)."""
-    if len(values) < 2:
-        return (values[0] if values else math.nan), 0.0
-    return statistics.fmean(values), statistics.stdev(values)
-
-
-def welch(a: list[float], b: list[float] | float) -> tuple[float, float, float] | None:
-    """Welch's t-test of mean(a) - mean(b): (t, degrees of freedom, two-sided p). `b` may be a
-    constant (then a one-sample t-test). None when a sample has fewer than 2 values."""
-    if len(a) < 2 or (isinstance(b, list) and len(b) < 2):
-        return None
-    ma, va = statistics.fmean(a), statistics.variance(a) / len(a)
-    if isinstance(b, list):
-        mb, vb, nb = statistics.fmean(b), statistics.variance(b) / len(b), len(b)
-    else:
-        mb, vb, nb = float(b), 0.0, 2  # nb unused when vb = 0
-    se2, diff = va + vb, ma - mb
-    if se2 == 0:  # no spread on either side: any difference is exact
-        return (0.0 if diff == 0 else math.copysign(math.inf, diff)), math.inf, \
-            (1.0 if diff == 0 else 0.0)
-    df = se2**2 / ((va**2 / (len(a) - 1) if va else 0.0) + (vb**2 / (nb - 1) if vb else 0.0))
-    t = diff / math.sqrt(se2)
-    return t, df, float(2 * student_t.sf(abs(t), df))
-
-
-@dataclass
-class Part:
-    """One measured condition of a claim: holds (True), fails (False) or undecided (None)."""
-
-    holds: bool | None
-    text: str
-
-
 def _values(res: Results, task: str, variant: str, key: str) -> list[float]:
     return [float(r["metrics"][key]) for r in res.get(task, {}).get(variant, [])
             if key in r.get("metrics", {})]
-
-
-def _fmt(x: float) -> str:
-    return f"{x:.3g}" if abs(x) < 1000 else f"{x:.0f}"
 
 
 def better(res: Results, task: str, a: str, b: str | float, key: str) -> Part:
@@ -101,13 +67,8 @@ def better(res: Results, task: str, a: str, b: str | float, key: str) -> Part:
     mb = mean_std(vb)[0] if isinstance(vb, list) else vb
     sign = "<" if lower else ">"
     name = b if isinstance(b, str) else "chance"  # a constant: the level of guessing
-    text = f"{LABELS.get(key, key)} {a} {_fmt(mean_std(va)[0])} {sign} {name} {_fmt(mb)}"
-    test = welch(va, vb)
-    if test is None:
-        return Part(None, f"{text} (one seed: no test)")
-    t, df, p = test
-    holds = None if p >= ALPHA else (t < 0) == lower
-    return Part(holds, f"{text} (Welch t = {_fmt(t)}, df = {_fmt(df)}, p = {p:.2g})")
+    text = f"{LABELS.get(key, key)} {a} {fmt(mean_std(va)[0])} {sign} {name} {fmt(mb)}"
+    return compare(va, vb, lower=lower, text=text)
 
 
 def l1_cost(res: Results) -> Part:
@@ -121,13 +82,6 @@ def l1_cost(res: Results) -> Part:
 
 
 COLOUR_CHANCE = 1 / 6  # shapes has 6 colours: an output of random colour keeps 1 in 6
-
-
-def verdict(parts: list[Part]) -> str:
-    """supported when every part holds, refuted when any fails, else not resolved."""
-    if any(p.holds is False for p in parts):
-        return "refuted"
-    return "supported" if all(p.holds for p in parts) else NOT_RESOLVED
 
 
 def claims(res: Results) -> dict[str, list[tuple[str, list[Part]]]]:
@@ -174,13 +128,13 @@ def _below_one(res: Results, task: str, variant: str, key: str) -> Part:
     values = _values(res, task, variant, key)
     if not values:
         return Part(None, f"{key}: {variant} not measured")
-    text = f"sharpness of {variant} {_fmt(mean_std(values)[0])} < 1 (the targets')"
+    text = f"sharpness of {variant} {fmt(mean_std(values)[0])} < 1 (the targets')"
     test = welch(values, 1.0)
     if test is None:
         return Part(None, f"{text} (one seed: no test)")
     t, df, p = test
     return Part(None if p >= ALPHA else t < 0,
-                f"{text} (t = {_fmt(t)}, df = {_fmt(df)}, p = {p:.2g})")
+                f"{text} (t = {fmt(t)}, df = {fmt(df)}, p = {p:.2g})")
 
 
 NOTES = {
@@ -210,15 +164,6 @@ NOTES = {
 }
 
 
-def _cell(values: list[float]) -> str:
-    if not values:
-        return "-"
-    mean, std = mean_std(values)
-    if len(values) == 1:
-        return _fmt(mean)
-    return f"{_fmt(mean)} ± {std:.2g} ({', '.join(_fmt(v) for v in values)})"
-
-
 def _table(task: str, variants: dict[str, list[dict[str, Any]]]) -> list[str]:
     keys = [k for k in TASKS[task][2]
             if any(k in r.get("metrics", {}) for rows in variants.values() for r in rows)]
@@ -229,7 +174,7 @@ def _table(task: str, variants: dict[str, list[dict[str, Any]]]) -> list[str]:
     for variant, rows in variants.items():
         steps = sorted({int(r.get("steps", 0)) for r in rows})
         lines.append(f"| {variant} | {len(rows)} | {', '.join(map(str, steps)) or '-'} | " +
-                     " | ".join(_cell([float(r["metrics"][k]) for r in rows
+                     " | ".join(cell([float(r["metrics"][k]) for r in rows
                                        if k in r.get("metrics", {})]) for k in keys) + " |")
     return lines
 
@@ -249,7 +194,7 @@ def _budget(res: Results, protocol: dict[str, Any]) -> list[str]:
         seconds = [float(r.get("train_seconds", 0)) for runs in res.get(task, {}).values()
                    for r in runs]
         lines.append(f"| {task} | {spec['preset']} | {spec['steps']} | {spec['batch']} | "
-                     f"{_fmt(mean_std(seconds)[0]) if seconds else '-'} |")
+                     f"{fmt(mean_std(seconds)[0]) if seconds else '-'} |")
     return lines
 
 

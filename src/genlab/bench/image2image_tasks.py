@@ -8,16 +8,7 @@ with two runs side by side.
 
 from __future__ import annotations
 
-import gzip
-import hashlib
-import json
-import struct
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
-
-from genlab.data.config import DataConfig
-from genlab.runs.config import RunConfig
 
 BUDGET_MINUTES = 45  # wall minutes of the whole full benchmark, 2 runs side by side on 2 cores
 EVAL_N = 1000  # test examples per evaluation (full); --quick uses QUICK_N
@@ -73,28 +64,3 @@ def starts_from_srresnet(job: Job) -> bool:
 
 def slug(variant: str) -> str:
     return variant.replace("+", "-")
-
-
-def config_hash(cfg: RunConfig, **extra: Any) -> str:
-    """What makes a run's numbers: its config (not where or under which name it is kept),
-    plus the evaluation's facts."""
-    dumped = cfg.model_dump(mode="json")
-    dumped.pop("name", None)
-    dumped["train"].pop("out_dir", None)
-    text = json.dumps({"config": dumped, **extra}, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def write_quick_fashion(root: Path, train: int, test: int) -> Path:
-    """The first images of each Fashion-MNIST split as IDX files (a --quick data.root)."""
-    for split, prefix, n in (("train", "train", train), ("test", "t10k", test)):
-        data = DataConfig(name="fashion-mnist").load(split)
-        assert data.labels is not None
-        images = data.images[:n, 0].numpy()
-        labels = data.labels[:n].numpy().astype("uint8")
-        root.mkdir(parents=True, exist_ok=True)
-        (root / f"{prefix}-images-idx3-ubyte.gz").write_bytes(gzip.compress(
-            struct.pack(">IIII", 0x803, *images.shape) + images.tobytes(), mtime=0))
-        (root / f"{prefix}-labels-idx1-ubyte.gz").write_bytes(gzip.compress(
-            struct.pack(">II", 0x801, len(labels)) + labels.tobytes(), mtime=0))
-    return root

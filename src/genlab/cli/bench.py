@@ -111,6 +111,36 @@ def bench_image2image_cmd(
     say(f"wrote {page}")
 
 
+@bench_app.command("stylegan")
+def bench_stylegan_cmd(
+    minutes: Annotated[float, typer.Option(help="training CPU-minutes per run (every row "
+                                           "and seed)")] = 10.0,
+    seeds: Annotated[int, typer.Option(help="seeds per row")] = 3,
+    n: Annotated[int, typer.Option(help="generated images per final evaluation")] = 5000,
+    quick: Annotated[bool, typer.Option("--quick", help="a smoke test: tiny nets, budget, n "
+                                        "and data, one seed (seconds, not results)")] = False,
+    workers: Annotated[int | None, typer.Option(help="runs trained side by side (each gets "
+                                                "an equal share of the CPU threads; default "
+                                                "2, --quick 1)")] = None,
+    runs: Annotated[Path, typer.Option(help="scratch folder for the run folders")] =
+    Path("runs/bench-stylegan"),
+    out: Annotated[Path, typer.Option("--out", help="the results page (its grids, plots and "
+                                      "raw numbers go to a folder of the same name beside "
+                                      "it)")] = Path("docs/results/stylegan.md"),
+) -> None:
+    """ProGAN (progressive vs fixed), StyleGAN (mixing, truncation in W) and DCGAN under one
+    CPU budget per run; the papers' claims."""
+    from genlab.bench.stylegan import bench_stylegan
+
+    workers = workers if workers is not None else 1 if quick else 2
+    if minutes <= 0 or seeds < 1 or n < 10 or workers < 1 or out.suffix != ".md":
+        raise ConfigError("--minutes must be > 0, --seeds and --workers >= 1, --n >= 10 and "
+                          "--out a .md file")
+    page = bench_stylegan(minutes=minutes, seeds=seeds, n=n, workers=workers, quick=quick,
+                          page=out, runs=runs)
+    say(f"wrote {page}")
+
+
 @bench_app.command("text2img")
 def bench_text2img_cmd(
     clip: Annotated[Path, typer.Option(help="the benchmark's CLIP (steers and scores): a clip "

@@ -1,0 +1,82 @@
+"""How a results page decides a claim: mean ± std over seeds, Welch's t-test at ALPHA, and a
+verdict from the measured conditions (shared by the benchmarks that judge claims)."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass
+
+from scipy.stats import t as student_t
+
+ALPHA = 0.05  # two-sided level of every Welch test
+NOT_RESOLVED = "not resolved at this n"
+
+
+def mean_std(values: list[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (0 for a single value)."""
+    if len(values) < 2:
+        return (values[0] if values else math.nan), 0.0
+    return statistics.fmean(values), statistics.stdev(values)
+
+
+def welch(a: list[float], b: list[float] | float) -> tuple[float, float, float] | None:
+    """Welch's t-test of mean(a) - mean(b): (t, degrees of freedom, two-sided p). `b` may be a
+    constant (then a one-sample t-test). None when a sample has fewer than 2 values."""
+    if len(a) < 2 or (isinstance(b, list) and len(b) < 2):
+        return None
+    ma, va = statistics.fmean(a), statistics.variance(a) / len(a)
+    if isinstance(b, list):
+        mb, vb, nb = statistics.fmean(b), statistics.variance(b) / len(b), len(b)
+    else:
+        mb, vb, nb = float(b), 0.0, 2  # nb unused when vb = 0
+    se2, diff = va + vb, ma - mb
+    if se2 == 0:  # no spread on either side: any difference is exact
+        return (0.0 if diff == 0 else math.copysign(math.inf, diff)), math.inf, \
+            (1.0 if diff == 0 else 0.0)
+    df = se2**2 / ((va**2 / (len(a) - 1) if va else 0.0) + (vb**2 / (nb - 1) if vb else 0.0))
+    t = diff / math.sqrt(se2)
+    return t, df, float(2 * student_t.sf(abs(t), df))
+
+
+def fmt(x: float) -> str:
+    """A number for a sentence: 3 significant digits, whole numbers from 1000 up."""
+    return f"{x:.3g}" if abs(x) < 1000 else f"{x:.0f}"
+
+
+def cell(values: list[float]) -> str:
+    """A table cell: mean ± std over seeds, then the per-seed values ("-": none)."""
+    if not values:
+        return "-"
+    mean, std = mean_std(values)
+    if len(values) == 1:
+        return fmt(mean)
+    return f"{fmt(mean)} ± {std:.2g} ({', '.join(fmt(v) for v in values)})"
+
+
+@dataclass
+class Part:
+    """One measured condition of a claim: holds (True), fails (False) or undecided (None)."""
+
+    holds: bool | None
+    text: str
+
+
+def compare(a: list[float], b: list[float] | float, *, lower: bool, text: str) -> Part:
+    """Is sample a below (lower=True) or above sample (or constant) b, by Welch's test at
+    ALPHA? Significant the other way: fails; not significant or one seed: undecided."""
+    if not a or (isinstance(b, list) and not b):
+        return Part(None, f"{text}: not measured")
+    test = welch(a, b)
+    if test is None:
+        return Part(None, f"{text} (one seed: no test)")
+    t, df, p = test
+    holds = None if p >= ALPHA else (t < 0) == lower
+    return Part(holds, f"{text} (Welch t = {fmt(t)}, df = {fmt(df)}, p = {p:.2g})")
+
+
+def verdict(parts: list[Part]) -> str:
+    """supported when every part holds, refuted when any fails, else not resolved."""
+    if any(p.holds is False for p in parts):
+        return "refuted"
+    return "supported" if all(p.holds for p in parts) else NOT_RESOLVED
