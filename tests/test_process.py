@@ -115,15 +115,11 @@ def test_torchrun_two_ranks_stay_identical_and_only_rank0_writes(tmp_path):
     assert state_digest(nets) == digests[0]
 
 
-@pytest.mark.parametrize("method, preset", [("pix2pix", "pix2pix-shapes"),
-                                            ("cyclegan", "cyclegan-shapes"),
-                                            ("srgan", "srgan-fashion")])
-def test_torchrun_keeps_image_to_image_ranks_identical(tmp_path, method, preset):
-    """Two ranks of each image-to-image method end with the same weights (batch-norm buffers,
-    CycleGAN's history pool and SRGAN's phase switch included)."""
+def _torchrun_tiny(tmp_path, method, preset, port_offset):
+    """Train a tiny run of `method` from `preset` on 2 ranks for 4 steps; ranks.json + weights."""
     out = tmp_path / "runs"
     cmd = [PYTHON, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port",
-           str(29500 + (os.getpid() + 500) % 1000), "-m", "genlab", "train",
+           str(29500 + (os.getpid() + port_offset) % 1000), "-m", "genlab", "train",
            str(ROOT / "configs" / f"{preset}.yaml"), "--name", "ddp"]
     for item in tiny(tmp_path, "train.steps=4", "train.ckpt_every=0", "train.sample_every=0",
                      "train.batch_size=8", method=method):
@@ -135,25 +131,22 @@ def test_torchrun_keeps_image_to_image_ranks_identical(tmp_path, method, preset)
     ranks = json.loads((out / "ddp" / "ranks.json").read_text())
     digests = ranks["weights_sha256"]
     assert ranks["world_size"] == 2 and len(digests) == 2 and digests[0] == digests[1]
+    return load_file(list_checkpoints(out / "ddp" / "checkpoints")[-1] / "weights.safetensors")
+
+
+@pytest.mark.parametrize("method, preset", [("pix2pix", "pix2pix-shapes"),
+                                            ("cyclegan", "cyclegan-shapes"),
+                                            ("srgan", "srgan-fashion")])
+def test_torchrun_keeps_image_to_image_ranks_identical(tmp_path, method, preset):
+    """Two ranks of each image-to-image method end with the same weights (batch-norm buffers,
+    CycleGAN's history pool and SRGAN's phase switch included)."""
+    _torchrun_tiny(tmp_path, method, preset, 500)
 
 
 @pytest.mark.parametrize("method", ["progan", "stylegan"])
 def test_torchrun_keeps_growing_and_style_gans_identical(tmp_path, method):
     """Two ranks of ProGAN (its schedule counts every rank's images: 2 x 8 per step) and of
     StyleGAN (lazy R1 on the same steps) end with the same weights."""
-    out = tmp_path / "runs"
-    cmd = [PYTHON, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port",
-           str(29500 + (os.getpid() + 700) % 1000), "-m", "genlab", "train",
-           str(ROOT / "configs" / f"{method}-shapes.yaml"), "--name", "ddp"]
-    for item in tiny(tmp_path, "train.steps=4", "train.ckpt_every=0", "train.sample_every=0",
-                     "train.batch_size=8", method=method):
-        cmd += ["--set", item]
-    proc = subprocess.run(cmd, cwd=tmp_path, env=subprocess_env(), capture_output=True,
-                          text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    ranks = json.loads((out / "ddp" / "ranks.json").read_text())
-    digests = ranks["weights_sha256"]
-    assert ranks["world_size"] == 2 and len(digests) == 2 and digests[0] == digests[1]
-    tensors = load_file(list_checkpoints(out / "ddp" / "checkpoints")[-1] / "weights.safetensors")
+    tensors = _torchrun_tiny(tmp_path, method, f"{method}-shapes", 700)
     if method == "progan":
         assert int(tensors["nets.G.images_seen"]) == 4 * 2 * 8

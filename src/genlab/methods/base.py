@@ -114,6 +114,15 @@ class Method:
         method's `default_sampling()`. Methods without options take only None."""
         raise NotImplementedError
 
+    def decode_labels(self, labels: Tensor | None) -> Tensor | None:
+        """The labels decode passes on: None for an unconditional model (whatever was given),
+        a one-line error for a conditional one given none."""
+        if not self.num_classes:
+            return None
+        if labels is None:
+            raise ConfigError("this model is conditional: pass class labels (--label)")
+        return labels
+
     def truncate(self, z: Tensor, psi: float, labels: Tensor | None = None) -> Tensor:
         """The truncation trick: latents pulled toward their mean by psi in (0, 1]. Here in z
         space (z * psi); StyleGAN truncates in W and returns per-layer styles, which its

@@ -119,8 +119,4 @@ class GAN(Method):
         return torch.randn(n, self.cfg.z_dim, generator=generator, device=self.device)
 
     def decode(self, z: Tensor, labels: Tensor | None = None, options: None = None) -> Tensor:
-        if not self.num_classes:
-            labels = None
-        elif labels is None:
-            raise ConfigError("this model is conditional: pass class labels (--label)")
-        return self.nets["G"](z, labels)
+        return self.nets["G"](z, self.decode_labels(labels))

@@ -17,7 +17,6 @@ from pydantic import Field
 from torch import Tensor
 
 from genlab.config import Section
-from genlab.errors import ConfigError
 from genlab.losses import gradient_penalty
 from genlab.methods.base import (
     DataInfo,
@@ -125,11 +124,7 @@ class ProGAN(Method):
 
     def decode(self, z: Tensor, labels: Tensor | None = None, options: None = None) -> Tensor:
         """Images at the data's side: a run still at a lower level is upsampled (nearest)."""
-        if not self.num_classes:
-            labels = None
-        elif labels is None:
-            raise ConfigError("this model is conditional: pass class labels (--label)")
-        images = self.nets["G"](z, labels)
+        images = self.nets["G"](z, self.decode_labels(labels))
         scale = self.info.image_size // images.shape[-1]
         if scale > 1:
             images = F.interpolate(images, scale_factor=float(scale))

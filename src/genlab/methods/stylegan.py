@@ -101,16 +101,9 @@ class StyleGAN(Method):
         fine = max(coarse, n - 2)
         return {"coarse": (0, coarse), "middle": (coarse, fine), "fine": (fine, n)}
 
-    def _labels(self, labels: Tensor | None) -> Tensor | None:
-        if not self.num_classes:
-            return None
-        if labels is None:
-            raise ConfigError("this model is conditional: pass class labels (--label)")
-        return labels
-
     def to_ws(self, z: Tensor, labels: Tensor | None = None, psi: float = 1.0) -> Tensor:
         """Per-layer styles [N, num_ws, w_dim] of latents z, truncated toward w_avg by psi."""
-        return self.nets["G"].to_ws(z, self._labels(labels), psi)
+        return self.nets["G"].to_ws(z, self.decode_labels(labels), psi)
 
     def truncate(self, z: Tensor, psi: float, labels: Tensor | None = None) -> Tensor:
         """Truncation in W (where the paper made it): styles pulled toward w_avg."""
