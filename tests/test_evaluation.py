@@ -34,6 +34,20 @@ def test_eval_writes_report_with_floor(trained_run, tmp_path, capsys):
     assert (out / "class_histogram.png").is_file() and (out / "samples.png").is_file()
 
 
+def test_eval_truncates_through_the_method_and_checks_psi_first(trained_run, tmp_path, capsys):
+    from conftest import assert_one_line_error
+
+    out = tmp_path / "ev"
+    code, _, err = run_cli(["eval", trained_run, "--n", "32", "--truncation", "0.5", "--out",
+                            out], capsys)
+    assert code == 0, err
+    assert json.loads((out / "eval.json").read_text())["protocol"]["truncation"] == 0.5
+    code, _, err = run_cli(["eval", trained_run, "--n", "32", "--truncation", "1.5", "--out",
+                            tmp_path / "bad"], capsys)
+    assert_one_line_error(code, err, "(0, 1]")
+    assert not (tmp_path / "bad" / "eval.json").exists()
+
+
 def test_inception_features_end_to_end(trained_run, tmp_path, capsys):
     from genlab.metrics.inception import write_random_inception_weights
 

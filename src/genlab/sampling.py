@@ -43,12 +43,17 @@ class SamplingOptions:
     guide_scale: float = 1.0
 
 
-def truncate(z: Tensor, psi: float, truncatable: bool = True, name: str = "this") -> Tensor:
-    """Truncation trick in z space: pull latents toward their mean (0) by psi in (0, 1]."""
+def check_truncation(psi: float, truncatable: bool = True, name: str = "this") -> None:
+    """A one-line ConfigError for a psi outside (0, 1] or any psi < 1 where it does not apply."""
     if not 0 < psi <= 1:
         raise ConfigError(f"truncation psi must be in (0, 1], got {psi}")
     if psi != 1 and not truncatable:
         raise ConfigError(f"truncation does not apply to {name} models: drop --truncation")
+
+
+def truncate(z: Tensor, psi: float, truncatable: bool = True, name: str = "this") -> Tensor:
+    """Truncation trick in z space: pull latents toward their mean (0) by psi in (0, 1]."""
+    check_truncation(psi, truncatable, name)
     return z * psi
 
 

@@ -33,4 +33,6 @@ ClipOpt = Annotated[Path | None, typer.Option(help="CLIP of --guide clip:PROMPT:
                                               "folder or a local open_clip weights file")]
 ClipModelOpt = Annotated[str | None, typer.Option(help="open_clip architecture of a --clip "
                                                   "weights file (default ViT-B-32-quickgelu)")]
+TruncationOpt = Annotated[float, typer.Option(help="truncation psi in (0, 1]: latents pulled "
+                                              "toward their mean (StyleGAN: in W)")]
 LabelOpt = Annotated[str | None, typer.Option(help="class index or name (conditional models)")]

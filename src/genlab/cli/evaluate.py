@@ -18,6 +18,7 @@ from genlab.cli.common import (
     SeedOpt,
     SetOpt,
     StepsOpt,
+    TruncationOpt,
     out,
     say,
 )
@@ -40,6 +41,7 @@ def evaluate(
     inception_weights: Annotated[Path | None, typer.Option(
         help="torch-fidelity's weights-inception-2015-12-05-6726825d.pth")] = None,
     seed: SeedOpt = 0,
+    truncation: TruncationOpt = 1.0,
     no_ema: Annotated[bool, typer.Option("--no-ema", help="use the live, not averaged, "
                                          "weights")] = False,
     out_dir: Annotated[Path | None, typer.Option("--out", help="folder for eval.json and "
@@ -57,7 +59,7 @@ def evaluate(
         check_folder_out(out_dir, writes="eval.json, report.md and samples.png")
     results, report = evaluate_run(run, n=n, checkpoint=checkpoint, features=features,
                                    inception_weights=inception_weights, seed=seed,
-                                   ema=not no_ema, out_dir=out_dir,
+                                   ema=not no_ema, truncation=truncation, out_dir=out_dir,
                                    sampling=dict(sampler=sampler, steps=steps, eta=eta, cfg=cfg,
                                                  guide=guide, guide_scale=guide_scale),
                                    progress=True)

@@ -18,6 +18,7 @@ from genlab.cli.common import (
     SamplerOpt,
     SeedOpt,
     StepsOpt,
+    TruncationOpt,
     say,
 )
 from genlab.errors import ConfigError
@@ -34,7 +35,7 @@ def sample(
     n: Annotated[int, typer.Option(help=f"number of images, 1..{N_MAX:,} (a grid PNG holds up "
                                    f"to {GRID_MAX}; more go to a folder or an .npz)")] = 64,
     seed: SeedOpt = 0,
-    truncation: Annotated[float, typer.Option(help="truncation psi in (0, 1]")] = 1.0,
+    truncation: TruncationOpt = 1.0,
     label: Annotated[str | None, typer.Option(help="class index or name (conditional "
                                               "models)")] = None,
     checkpoint: Annotated[str, typer.Option(help="last or a step number")] = "last",

@@ -29,6 +29,7 @@ def evaluate_run(run: str | Path, *, n: int = 10_000, checkpoint: str = "last",
     none yet), featurising the real images, generating, featurising the samples and the
     floor's real images."""
     from genlab.generate.guidance import sampling_options
+    from genlab.sampling import check_truncation
 
     t0 = time.perf_counter()
     loaded = load_run(run, checkpoint, ema=ema)
@@ -42,6 +43,7 @@ def evaluate_run(run: str | Path, *, n: int = 10_000, checkpoint: str = "last",
         raise ConfigError(f"{loaded.path} is a {loaded.cfg.method.name} run, which makes no "
                           "images: measure it with genlab clip-eval")
     options = sampling_options(loaded, **(sampling or {}))
+    check_truncation(truncation, loaded.method.truncatable, loaded.cfg.method.name)
     ev = evaluator or Evaluator(loaded.cfg.data, n=n, seed=seed, features=features,
                                 inception_weights=inception_weights, progress=progress)
     images, labels = generate_images(loaded.method, n, seed=seed, truncation=truncation,

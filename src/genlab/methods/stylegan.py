@@ -29,7 +29,7 @@ from genlab.methods.base import (
 )
 from genlab.nets.progan import ProGANDiscriminator
 from genlab.nets.stylegan import StyleGenerator
-from genlab.sampling import truncate
+from genlab.sampling import check_truncation
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ class StyleGAN(Method):
 
     def truncate(self, z: Tensor, psi: float, labels: Tensor | None = None) -> Tensor:
         """Truncation in W (where the paper made it): styles pulled toward w_avg."""
-        truncate(z, psi, self.truncatable, self.name)  # the checks on psi
+        check_truncation(psi, self.truncatable, self.name)
         return z if psi == 1 else self.to_ws(z, labels, psi)
 
     def walk_latents(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
