@@ -195,3 +195,21 @@ def test_a_half_written_metrics_line_is_left_for_the_next_read(tmp_path):
     path = tmp_path / "metrics.jsonl"
     path.write_text(json.dumps({"step": 1, "loss": 0.5}) + "\n" + '{"step": 2, "lo')
     assert read_metrics(path) == [{"step": 1, "loss": 0.5}]
+
+
+def test_the_command_refuses_a_missing_folder_and_says_how_to_get_gradio(monkeypatch, capsys,
+                                                                         tmp_path):
+    import sys
+
+    from conftest import assert_one_line_error, run_cli
+
+    code, _, err = run_cli(["studio", tmp_path / "nope"], capsys)
+    assert_one_line_error(code, err, "no folder", "make demo")
+    code, _, err = run_cli(["studio", tmp_path, "--port", "70000"], capsys)
+    assert_one_line_error(code, err, "--port 70000")
+    monkeypatch.setitem(sys.modules, "gradio", None)  # a plain `pip install genlab`
+    for name in [m for m in sys.modules if m.startswith(("genlab.studio.app",
+                                                         "genlab.studio.tab_"))]:
+        monkeypatch.delitem(sys.modules, name)
+    code, _, err = run_cli(["studio", tmp_path], capsys)
+    assert_one_line_error(code, err, "pip install 'genlab[studio]'")
