@@ -140,3 +140,17 @@ def test_no_file_of_a_run_or_elsewhere_is_served(studio, page):
                  Path("/etc/passwd"), runs / ".." / ".." / "etc" / "passwd"]:
         response = page.request.get(f"{url}/gradio_api/file={path}")
         assert response.status in (403, 404), (path, response.status)
+
+
+def test_explore_shows_the_walk_as_an_animation(studio, page):
+    url, runs, _ = studio
+    page.goto(url)
+    expect(page.locator("#run-summary")).to_contain_text("gan on shapes", timeout=WAIT_MS)
+    page.get_by_role("tab", name="Explore").click()
+    page.locator("#explore-button").click()
+    expect(page.locator("#explore-command textarea")).to_have_value(
+        f"genlab interpolate {runs / 'tiny'} --steps 16 --rows 4 --seed 0", timeout=WAIT_MS)
+    src = page.locator("#explore-gif img").get_attribute("src")
+    animation = Image.open(io.BytesIO(page.request.get(src).body()))
+    assert animation.format == "GIF" and animation.n_frames == 30  # 16 there, 14 back
+    page.screenshot(path=IMAGES / "studio-explore.png", full_page=True)

@@ -90,3 +90,18 @@ def test_a_run_is_loaded_once_and_again_after_a_new_checkpoint(trained_run, tmp_
     shutil.copytree(ckpts / "step-0000004", ckpts / "step-0000006")  # training went on
     again = studio.loaded("copy")
     assert again is not first and studio.loaded("copy") is again
+
+
+def test_an_interpolation_is_the_files_the_command_writes(trained_run, tmp_path, capsys):
+    studio = Studio(trained_run.parent, scratch=tmp_path / "scratch")
+    (tmp_path / "scratch").mkdir()
+    png, gif, command = studio.interpolate("tiny", seed=2, steps=3, rows=2, spherical=True)
+    assert png.is_relative_to(tmp_path / "scratch") and gif.suffix == ".gif"
+    assert command.endswith("--steps 3 --rows 2 --seed 2 --slerp")
+    code, _, err = run_cli([*shlex.split(command)[1:], "--out", tmp_path / "cli"], capsys)
+    assert code == 0, err
+    assert np.array_equal(np.asarray(Image.open(png)),
+                          np.asarray(Image.open(tmp_path / "cli" / "interpolation.png")))
+    assert not (trained_run / "samples" / "interpolation.png").exists()  # runs are read only
+    with pytest.raises(ConfigError, match="frames"):
+        studio.interpolate("tiny", steps=10_000)

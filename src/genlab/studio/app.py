@@ -9,7 +9,7 @@ from pathlib import Path
 import gradio as gr
 
 from genlab.errors import GenlabError
-from genlab.studio import tab_runs, tab_sample
+from genlab.studio import tab_explore, tab_runs, tab_sample
 from genlab.studio.engine import Studio
 from genlab.studio.guard import list_runs
 
@@ -17,7 +17,9 @@ MAX_UPLOAD = "8mb"  # an uploaded file larger than this is refused before it is 
 # small model images drawn large with sharp pixels (a 16 x 16 sample is not blurred)
 CSS = """
 .pixels img { image-rendering: pixelated; }
-#sample-grid img, #run-eval-samples img { width: 100%; height: 100%; object-fit: contain; }
+#sample-grid img, #run-eval-samples img, #explore-gif img {
+  width: 100%; height: 100%; object-fit: contain;
+}
 """
 
 
@@ -46,6 +48,8 @@ def build_app(studio: Studio) -> gr.Blocks:
                 tab_runs.build(studio, run, app)
             with gr.Tab("Sample", id="sample"):
                 tab_sample.build(studio, run, app)
+            with gr.Tab("Explore", id="explore"):
+                tab_explore.build(studio, run, app)
         for event in (run.change, app.load):
             event(lambda name: _check_pick(studio, name), run, picked, show_progress="hidden")
         refresh.click(lambda: gr.update(choices=list_runs(studio.runs_dir)), None, run)
@@ -62,4 +66,5 @@ def launch(runs_dir: str | Path, *, host: str = "127.0.0.1", port: int = 7860,
     app = build_app(studio)
     app.queue(default_concurrency_limit=4)
     app.launch(server_name=host, server_port=port, max_file_size=MAX_UPLOAD, quiet=False,
+               allowed_paths=[str(studio.scratch)],  # the studio's own outputs, nothing else
                show_error=False, footer_links=[], inbrowser=False, css=CSS)

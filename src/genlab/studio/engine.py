@@ -6,6 +6,7 @@ by `guard`, then handed to the same functions the command line calls (`load_run`
 from __future__ import annotations
 
 import shlex
+import tempfile
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -32,6 +33,7 @@ from genlab.studio.guard import (
 )
 
 CACHE_RUNS = 3  # loaded runs kept in memory
+FRAMES_MAX, ROWS_MAX = 32, 8  # an interpolation's frames per row and rows
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,8 @@ class Studio:
 
     runs_dir: Path
     device: str = "cpu"
+    # where the studio's own files go (never a run folder); the page serves only these
+    scratch: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="genlab-studio-")))
     locks: RunLocks = field(default_factory=RunLocks)
     _cache: OrderedDict[tuple[Path, str], LoadedRun] = field(default_factory=OrderedDict)
     _cache_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -188,3 +192,24 @@ class Studio:
         return Sampled(grid=grid_image(images, nrow=nrow),
                        images=[p[..., 0] if p.shape[2] == 1 else p for p in pixels],
                        notes=notes, command=command, nrow=nrow)
+
+    def interpolate(self, name: object, *, seed: object = 0, steps: object = 16,
+                    rows: object = 4, spherical: bool = False) -> tuple[Path, Path, str]:
+        """`genlab interpolate` into the studio's scratch folder: the grid, the GIF and the
+        command that writes the same files."""
+        from genlab.generate.interpolate import interpolate
+
+        seed = check_int(seed, "seed", 0, SEED_MAX)
+        steps = check_int(steps, "frames", 2, FRAMES_MAX)
+        rows = check_int(rows, "rows", 1, ROWS_MAX)
+        run = self.loaded(name)
+        form = SampleForm.of(run)
+        if not form.samples:
+            raise StudioError(form.why_not)
+        out = Path(tempfile.mkdtemp(dir=self.scratch))
+        with self.locks.hold(run.path):
+            png, gif = interpolate(run, out, steps=steps, rows=rows, seed=seed,
+                                   spherical=bool(spherical))
+        command = ["genlab", "interpolate", str(run.path), "--steps", str(steps), "--rows",
+                   str(rows), "--seed", str(seed), *(["--slerp"] if spherical else [])]
+        return png, gif, shlex.join(command)
