@@ -59,7 +59,8 @@ def studio(trained_run, tmp_path_factory):
     shutil.copytree(trained_run, runs / "tiny")
     (runs / "escape").symlink_to(trained_run)
     port = free_port()
-    env = {**subprocess_env(), "GRADIO_TEMP_DIR": str(base / "gradio"), "OMP_NUM_THREADS": "1"}
+    env = {**subprocess_env(), "GRADIO_TEMP_DIR": str(base / "gradio"), "TMPDIR": str(base),
+           "OMP_NUM_THREADS": "1"}
     log = open(base / "studio.log", "w")  # noqa: SIM115 (closed below)
     proc = subprocess.Popen([PYTHON, "-m", "genlab", "studio", str(runs), "--port", str(port)],
                             env=env, stdout=log, stderr=subprocess.STDOUT)

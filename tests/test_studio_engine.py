@@ -41,7 +41,7 @@ def same_as_the_command(studio, request, tmp_path, capsys):
 ])
 def test_a_gan_sample_is_the_image_the_command_writes(trained_run, tmp_path, capsys,
                                                       request_args):
-    studio = Studio(trained_run.parent)
+    studio = Studio(trained_run.parent, scratch=tmp_path)
     result = same_as_the_command(studio, SampleRequest(run="tiny", **request_args), tmp_path,
                                  capsys)
     n = request_args["n"]
@@ -52,11 +52,11 @@ def test_a_gan_sample_is_the_image_the_command_writes(trained_run, tmp_path, cap
     assert ("class square" in result.notes[0]) == ("label" in request_args)
 
 
-def test_controls_follow_the_method_contract(trained_run, ddpm_run):
-    gan = Studio(trained_run.parent).form("tiny")
+def test_controls_follow_the_method_contract(trained_run, ddpm_run, tmp_path):
+    gan = Studio(trained_run.parent, scratch=tmp_path).form("tiny")
     assert gan.samples and gan.classes == ("circle", "square", "triangle")
     assert gan.truncatable and gan.options is None and not gan.prompts
-    ddpm = Studio(ddpm_run.parent).form("ddpm")
+    ddpm = Studio(ddpm_run.parent, scratch=tmp_path).form("ddpm")
     assert ddpm.samples and not ddpm.truncatable and ddpm.options is not None
     assert ddpm.options.sampler in ("ddpm", "ddim", "dpm") and not ddpm.prompts
 
@@ -65,17 +65,19 @@ def test_a_diffusion_sample_with_options_is_the_image_the_command_writes(ddpm_ru
                                                                          capsys):
     request = SampleRequest(run="ddpm", seed=1, n=4, label="circle", sampler="ddim", steps=2,
                             cfg=2.0)
-    result = same_as_the_command(Studio(ddpm_run.parent), request, tmp_path, capsys)
+    studio = Studio(ddpm_run.parent, scratch=tmp_path)
+    result = same_as_the_command(studio, request, tmp_path, capsys)
     assert "--sampler ddim --steps 2 --cfg 2" in result.command
 
 
-def test_options_a_run_does_not_take_are_one_line_errors(trained_run, ddpm_run):
+def test_options_a_run_does_not_take_are_one_line_errors(trained_run, ddpm_run, tmp_path):
+    gan, ddpm = (Studio(r.parent, scratch=tmp_path) for r in (trained_run, ddpm_run))
     with pytest.raises(ConfigError, match="apply to diffusion runs"):
-        Studio(trained_run.parent).sample(SampleRequest(run="tiny", steps=5))
+        gan.sample(SampleRequest(run="tiny", steps=5))
     with pytest.raises(ConfigError, match="truncation does not apply"):
-        Studio(ddpm_run.parent).sample(SampleRequest(run="ddpm", truncation=0.5))
+        ddpm.sample(SampleRequest(run="ddpm", truncation=0.5))
     with pytest.raises(ConfigError, match="more than the"):
-        Studio(ddpm_run.parent).sample(SampleRequest(run="ddpm", steps=51))
+        ddpm.sample(SampleRequest(run="ddpm", steps=51))
 
 
 def test_a_run_is_loaded_once_and_again_after_a_new_checkpoint(trained_run, tmp_path):
@@ -83,7 +85,7 @@ def test_a_run_is_loaded_once_and_again_after_a_new_checkpoint(trained_run, tmp_
 
     runs = tmp_path / "runs"
     shutil.copytree(trained_run, runs / "copy")
-    studio = Studio(runs)
+    studio = Studio(runs, scratch=tmp_path)
     first = studio.loaded("copy")
     assert studio.loaded("copy") is first
     ckpts = runs / "copy" / "checkpoints"

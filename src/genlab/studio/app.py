@@ -4,6 +4,7 @@ gradio. `launch` serves it on 127.0.0.1 unless told otherwise."""
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import gradio as gr
@@ -62,9 +63,10 @@ def launch(runs_dir: str | Path, *, host: str = "127.0.0.1", port: int = 7860,
     from run folders are read here and sent as new files, so no path from the browser reaches
     a run folder or anything else."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    studio = Studio(Path(runs_dir).resolve(), device=device)
-    app = build_app(studio)
-    app.queue(default_concurrency_limit=4)
-    app.launch(server_name=host, server_port=port, max_file_size=MAX_UPLOAD, quiet=False,
-               allowed_paths=[str(studio.scratch)],  # the studio's own outputs, nothing else
-               show_error=False, footer_links=[], inbrowser=False, css=CSS)
+    with tempfile.TemporaryDirectory(prefix="genlab-studio-") as scratch:  # gone at exit
+        studio = Studio(Path(runs_dir).resolve(), device=device, scratch=Path(scratch))
+        app = build_app(studio)
+        app.queue(default_concurrency_limit=4)
+        app.launch(server_name=host, server_port=port, max_file_size=MAX_UPLOAD, quiet=False,
+                   allowed_paths=[scratch],  # the studio's own outputs, nothing else
+                   show_error=False, footer_links=[], inbrowser=False, css=CSS)
