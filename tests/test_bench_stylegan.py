@@ -145,18 +145,30 @@ def _mixing(fractions: dict[int, float], chance: float) -> dict:
             "baselines": {"independent": chance, "k0": 0.0, "k5": 0.0}}
 
 
-def test_mixing_verdict_takes_the_best_split_against_an_independent_sample() -> None:
-    rows = [_run(10, mixing=_mixing({1: 0.1, 2: 0.4 + d, 3: 0.3, 4: 0.05}, 0.01 + d / 10))
+def test_mixing_verdict_tests_the_named_coarse_split_and_only_reports_the_best() -> None:
+    rows = [_run(10, mixing=_mixing({1: 0.1, 2: 0.4 + d, 3: 0.45, 4: 0.05}, 0.01 + d / 10))
             for d in (0.0, 0.02, 0.04)]
-    assert best_split(rows) == 2
+    assert best_split(rows) == 3
     line = mixing_claims({"shapes-stylegan": rows})[0]
-    assert "**supported**" in line and "best split k = 2 (styles 0..1 from A, 2..4 from B)" in line
-    assert "coarse from A, middle + fine from B (2)" in line
+    assert "**supported**" in line and "coarse styles from A (k = 2: styles 0..1)" in line
+    assert "the best split, chosen on these same numbers, is k = 3" in line
     assert "coarse + middle from A, fine from B (4)" in line
     assert f"uniform chance {SHAPES_CHANCE:.3g}" in line
-    flat = [_run(10, mixing=_mixing({1: 0.01 + d}, 0.01 + d)) for d in (0.0, 0.01, 0.02)]
-    assert f"**{NOT_RESOLVED}**" in mixing_claims({"shapes-stylegan": flat})[0]
+    # a high best split does not decide the claim: the coarse split at chance leaves it open
+    chance = [_run(10, mixing=_mixing({2: 0.01 + d, 3: 0.5 + d}, 0.01 + d)) for d in
+              (0.0, 0.01, 0.02)]
+    assert f"**{NOT_RESOLVED}**" in mixing_claims({"shapes-stylegan": chance})[0]
     assert mixing_claims({}) == []
+
+
+def test_paired_comparison_lets_each_seeds_own_level_cancel() -> None:
+    from genlab.bench.verdicts import compare, compare_paired
+
+    high = [0.82, 0.65, 0.72]  # three runs at different levels, each up by about 0.12
+    low = [0.68, 0.55, 0.61]
+    assert compare(high, low, lower=False, text="x").holds is None  # Welch: seeds' spread
+    assert compare_paired(high, low, lower=False, text="x").holds is True
+    assert compare_paired(low, high, lower=False, text="x").holds is False
 
 
 # --- the quick benchmark --------------------------------------------------------------------
@@ -237,3 +249,11 @@ def test_rows_of_one_data_share_its_config_or_the_bench_refuses(tmp_path: Path,
         "b", "shapes", "stylegan-shapes", ("data.shapes.n_train=5",))))
     with pytest.raises(ConfigError, match="shapes-b"):
         bench.data_config("shapes")
+
+
+def test_mean_std_leaves_out_seeds_with_nothing_to_measure():
+    from genlab.bench.verdicts import mean_std
+
+    assert mean_std([0.003, 0.0, float("nan")]) == pytest.approx((0.0015, 0.0021213), abs=1e-6)
+    mean, std = mean_std([float("nan")])
+    assert math.isnan(mean) and std == 0.0

@@ -14,7 +14,9 @@ NOT_RESOLVED = "not resolved at this n"
 
 
 def mean_std(values: list[float]) -> tuple[float, float]:
-    """Mean and sample standard deviation (0 for a single value)."""
+    """Mean and sample standard deviation (0 for a single value) of the values that are
+    numbers: a NaN (nothing to measure, e.g. no pair counted) is left out."""
+    values = [v for v in values if not math.isnan(v)]
     if len(values) < 2:
         return (values[0] if values else math.nan), 0.0
     return statistics.fmean(values), statistics.stdev(values)
@@ -73,6 +75,19 @@ def compare(a: list[float], b: list[float] | float, *, lower: bool, text: str) -
     t, df, p = test
     holds = None if p >= ALPHA else (t < 0) == lower
     return Part(holds, f"{text} (Welch t = {fmt(t)}, df = {fmt(df)}, p = {p:.2g})")
+
+
+def compare_paired(a: list[float], b: list[float], *, lower: bool, text: str) -> Part:
+    """Is a below (lower=True) or above b, where a[i] and b[i] were measured on the same run
+    (seed i): a paired t-test on the differences at ALPHA (the seeds' own spread cancels)."""
+    if not a or len(a) != len(b):
+        return Part(None, f"{text}: not measured")
+    test = welch([x - y for x, y in zip(a, b, strict=True)], 0.0)
+    if test is None:
+        return Part(None, f"{text} (one seed: no test)")
+    t, df, p = test
+    holds = None if p >= ALPHA else (t < 0) == lower
+    return Part(holds, f"{text} (paired t = {fmt(t)}, df = {fmt(df)}, p = {p:.2g})")
 
 
 def verdict(parts: list[Part]) -> str:
