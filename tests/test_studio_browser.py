@@ -1,7 +1,10 @@
 """genlab studio in a real browser: headless Chromium (Debian's package) driven by Playwright
 clicks through a studio started with `genlab studio` over a tiny trained run: pick a run,
 sample, see the image (the pixels the command line writes); a path outside RUNS_DIR is
-refused. The screenshots in docs/images/studio-*.png are taken here, from the real page."""
+refused. The screenshots in docs/images/studio-*.png are taken here, from the real page, but
+only when GENLAB_STUDIO_SCREENSHOTS=1 is set (so a plain test run leaves the tree clean):
+
+    GENLAB_STUDIO_SCREENSHOTS=1 pytest tests/test_studio_browser.py"""
 
 import io
 import os
@@ -25,12 +28,19 @@ expect = pytest.importorskip("playwright.sync_api").expect
 
 CHROMIUM = os.environ.get("GENLAB_CHROMIUM", "/usr/bin/chromium")
 IMAGES = ROOT / "docs" / "images"
+SCREENSHOTS = os.environ.get("GENLAB_STUDIO_SCREENSHOTS") == "1"
 WAIT_MS = 90_000  # a loaded 2-core machine: generous, only waited for when something is slow
 
 if not Path(CHROMIUM).exists():
     if os.environ.get("CI"):
         raise RuntimeError(f"no {CHROMIUM}: .ci/run installs Debian's chromium package")
     pytest.skip(f"no {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
+
+
+def screenshot(page, name):
+    """docs/images/NAME.png from the page, only when GENLAB_STUDIO_SCREENSHOTS=1."""
+    if SCREENSHOTS:
+        page.screenshot(path=IMAGES / f"{name}.png", full_page=True)
 
 
 @pytest.fixture(scope="session")
@@ -90,7 +100,7 @@ def test_pick_a_run_sample_and_see_the_image_the_command_writes(studio, page, tm
     expect(page.locator("#run-summary")).to_contain_text("steps: 4 of 4")
     expect(page.locator("#run-grids img").first).to_be_visible(timeout=WAIT_MS)
     expect(page.locator("#run-losses canvas, #run-losses svg").first).to_be_visible()
-    page.screenshot(path=IMAGES / "studio-runs.png", full_page=True)
+    screenshot(page, "studio-runs")
 
     page.get_by_role("tab", name="Sample").click()
     page.locator("#sample-seed input").fill("3")
@@ -114,7 +124,7 @@ def test_pick_a_run_sample_and_see_the_image_the_command_writes(studio, page, tm
     expect(page.locator("#sample-picked")).to_contain_text(
         "image 2 (row 1, column 3) of seed 3, class square", timeout=WAIT_MS)
     page.keyboard.press("Escape")
-    page.screenshot(path=IMAGES / "studio-sample.png", full_page=True)
+    screenshot(page, "studio-sample")
 
 
 @pytest.mark.parametrize("name", ["../tiny", "escape", "/etc", "ABSOLUTE"])
@@ -132,7 +142,7 @@ def test_a_path_outside_the_runs_folder_is_refused(studio, page, name):
     page.get_by_role("tab", name="Sample").click()
     expect(page.locator("#sample-button")).to_be_disabled(timeout=WAIT_MS)
     if name == "../tiny":
-        page.screenshot(path=IMAGES / "studio-refused.png", full_page=True)
+        screenshot(page, "studio-refused")
 
 
 def test_no_file_of_a_run_or_elsewhere_is_served(studio, page):
@@ -154,4 +164,4 @@ def test_explore_shows_the_walk_as_an_animation(studio, page):
     src = page.locator("#explore-gif img").get_attribute("src")
     animation = Image.open(io.BytesIO(page.request.get(src).body()))
     assert animation.format == "GIF" and animation.n_frames == 30  # 16 there, 14 back
-    page.screenshot(path=IMAGES / "studio-explore.png", full_page=True)
+    screenshot(page, "studio-explore")
