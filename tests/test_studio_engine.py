@@ -107,3 +107,46 @@ def test_an_interpolation_is_the_files_the_command_writes(trained_run, tmp_path,
     assert not (trained_run / "samples" / "interpolation.png").exists()  # runs are read only
     with pytest.raises(ConfigError, match="frames"):
         studio.interpolate("tiny", steps=10_000)
+
+
+def an_image(path, size, channels):
+    """A PNG at the model's size, some shape on grey noise."""
+    rng = np.random.default_rng(0)
+    shape = (size, size, 3) if channels == 3 else (size, size)
+    Image.fromarray(rng.integers(0, 256, shape, dtype=np.uint8)).save(path)
+    return path
+
+
+@pytest.mark.parametrize("n", [1, 3])
+def test_img2img_is_the_image_the_command_writes(ddpm_run, tmp_path, capsys, n):
+    studio = Studio(ddpm_run.parent, scratch=tmp_path)
+    info = studio.loaded("ddpm").info
+    init = an_image(tmp_path / "init.png", info.image_size, info.channels)
+    picture, command, notes = studio.img2img("ddpm", str(init), strength=0.5, seed=4, n=n,
+                                             label="square", sampler="ddim", steps=2)
+    assert f"--strength 0.5 --n {n} --seed 4 --label square --sampler ddim" in command
+    assert notes == []
+    out = tmp_path / "cli.png"
+    code, _, err = run_cli([*shlex.split(command)[1:], "--out", out], capsys)
+    assert code == 0, err
+    assert np.array_equal(np.asarray(picture), np.asarray(Image.open(out)))
+
+
+def test_img2img_uploads_and_runs_are_checked_in_one_line(trained_run, ddpm_run, tmp_path):
+    from genlab.studio.tab_edit import edit
+
+    studio = Studio(ddpm_run.parent, scratch=tmp_path)
+    text = tmp_path / "notes.png"
+    text.write_text("not an image at all\n")
+    for upload, match in [(text, "not a readable image"), (None, "upload an image"),
+                          (an_image(tmp_path / "big.png", 40, 3), "resize it first")]:
+        status, picture, command = edit(studio, "ddpm", upload and str(upload), 0.5, 0, 1,
+                                        "square", None, 2)
+        assert status.startswith("**refused**") and match in status, status
+        assert "\n" not in status and "Traceback" not in status
+        assert picture is None and command == ""
+    with pytest.raises(ConfigError, match="strength"):
+        studio.img2img("ddpm", str(text), strength=1.5)
+    gan = Studio(trained_run.parent, scratch=tmp_path)
+    with pytest.raises(ConfigError, match="need a diffusion run"):
+        gan.img2img("tiny", str(an_image(tmp_path / "g.png", 16, 3)), strength=0.5)

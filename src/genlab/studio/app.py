@@ -10,7 +10,7 @@ from pathlib import Path
 import gradio as gr
 
 from genlab.errors import GenlabError
-from genlab.studio import tab_explore, tab_runs, tab_sample
+from genlab.studio import tab_edit, tab_explore, tab_runs, tab_sample
 from genlab.studio.engine import Studio
 from genlab.studio.guard import list_runs
 
@@ -51,6 +51,8 @@ def build_app(studio: Studio) -> gr.Blocks:
                 tab_sample.build(studio, run, app)
             with gr.Tab("Explore", id="explore"):
                 tab_explore.build(studio, run, app)
+            with gr.Tab("Edit", id="edit"):
+                tab_edit.build(studio, run, app)
         for event in (run.change, app.load):
             event(lambda name: _check_pick(studio, name), run, picked, show_progress="hidden")
         refresh.click(lambda: gr.update(choices=list_runs(studio.runs_dir)), None, run)

@@ -213,3 +213,47 @@ class Studio:
         command = ["genlab", "interpolate", str(run.path), "--steps", str(steps), "--rows",
                    str(rows), "--seed", str(seed), *(["--slerp"] if spherical else [])]
         return png, gif, shlex.join(command)
+
+    def img2img(self, name: object, image: object, *, strength: object = 0.6,
+                seed: object = 0, n: object = 1, label: str | None = None,
+                sampler: str | None = None, steps: object = None,
+                cfg: object = None) -> tuple[Image.Image, str, list[str]]:
+        """`genlab img2img` on an uploaded image: the PNG the command writes (one image, or a
+        grid of n), the command, and notes on how the file was converted. A file that is not
+        an image, or not at the model's size, is a one-line DataError."""
+        import warnings
+
+        from genlab.generate.edit import img2img
+        from genlab.generate.guidance import sampling_options
+        from genlab.images import grid_image, read_image
+
+        if image is None or str(image) == "":
+            raise StudioError("upload an image first (PNG or JPEG at the model's size)")
+        strength = check_float(strength, "strength", 0.0, 1.0)
+        seed = check_int(seed, "seed", 0, SEED_MAX)
+        n = check_int(n, "number of images", 1, N_MAX)
+        steps = None if steps is None else check_int(steps, "steps", 1, STEPS_MAX)
+        cfg = None if cfg is None else check_float(cfg, "CFG scale", 0, CFG_MAX)
+        label, sampler = check_text(label, "class"), check_text(sampler, "sampler")
+        run = self.loaded(name)
+        path = Path(str(image))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            pixels = read_image(path, run.info.channels, size=run.info.image_size)
+        notes = [str(w.message) for w in caught]
+        options = sampling_options(run, sampler=sampler, steps=steps, cfg=cfg)
+        with self.locks.hold(run.path):
+            out = img2img(run, pixels, strength=strength, n=n, seed=seed, label=label,
+                          options=options)
+        if n == 1:
+            array = out[0].cpu().permute(1, 2, 0).numpy()
+            picture = Image.fromarray(array[..., 0] if array.shape[2] == 1 else array)
+        else:
+            picture = grid_image(out, nrow=min(8, n))
+        args = ["genlab", "img2img", str(run.path), "--init", str(path), "--strength",
+                f"{strength:g}", "--n", str(n), "--seed", str(seed)]
+        for flag, value in (("--label", label), ("--sampler", sampler), ("--steps", steps),
+                            ("--cfg", cfg)):
+            if value is not None:
+                args += [flag, f"{value:g}" if isinstance(value, float) else str(value)]
+        return picture, shlex.join(args), notes
