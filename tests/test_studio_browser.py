@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import PYTHON, ROOT, run_cli, subprocess_env
+from conftest import PYTHON, ROOT, run_cli, subprocess_env, tiny
 
 pytestmark = pytest.mark.slow
 expect = pytest.importorskip("playwright.sync_api").expect
@@ -60,13 +60,26 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def diffusion_run(base: Path) -> Path:
+    """A tiny class-conditional DDPM, trained 2 steps, for the Edit tab."""
+    from genlab import train
+    from genlab.runs.config import load_config
+
+    cfg = load_config(ROOT / "configs" / "ddpm-shapes.yaml",
+                      tiny(base / "ddpm", "train.steps=2", "name=ddpm", "method.timesteps=50",
+                           method="ddpm"))
+    return train(cfg, show_progress=False).run_dir
+
+
 @pytest.fixture(scope="module")
 def studio(trained_run, tmp_path_factory):
-    """`genlab studio RUNS --port P` over a copy of the tiny run (runs/tiny), with a link
+    """`genlab studio RUNS --port P` over a copy of the tiny run (runs/tiny), a tiny DDPM
+    (runs/x-ddpm), with a link
     runs/escape to a run outside RUNS; yields (url, runs folder, the outside run)."""
     base = tmp_path_factory.mktemp("studio")
     runs = base / "runs"
     shutil.copytree(trained_run, runs / "tiny")
+    shutil.copytree(diffusion_run(base), runs / "x-ddpm")  # sorts after tiny, the first shown
     (runs / "escape").symlink_to(trained_run)
     port = free_port()
     env = {**subprocess_env(), "GRADIO_TEMP_DIR": str(base / "gradio"), "TMPDIR": str(base),
@@ -165,3 +178,38 @@ def test_explore_shows_the_walk_as_an_animation(studio, page):
     animation = Image.open(io.BytesIO(page.request.get(src).body()))
     assert animation.format == "GIF" and animation.n_frames == 30  # 16 there, 14 back
     screenshot(page, "studio-explore")
+
+
+def open_edit_on_the_diffusion_run(page, url):
+    page.goto(url)
+    expect(page.locator("#run-summary")).to_contain_text("gan on shapes", timeout=WAIT_MS)
+    page.get_by_role("tab", name="Edit").click()
+    expect(page.locator("#edit-status")).to_contain_text("needs a diffusion run",
+                                                         timeout=WAIT_MS)
+    box = page.locator("#run input")
+    box.fill("x-ddpm")
+    box.press("Enter")
+    expect(page.locator("#edit-button")).to_be_enabled(timeout=WAIT_MS)
+
+
+def test_edit_refuses_a_non_image_in_one_line_and_edits_an_image(studio, page, tmp_path):
+    url, runs, _ = studio
+    open_edit_on_the_diffusion_run(page, url)
+    text = tmp_path / "notes.png"
+    text.write_text("not an image\n")
+    page.locator("#edit-upload input[type=file]").set_input_files(text)
+    page.locator("#edit-button").click()
+    expect(page.locator("#edit-status")).to_contain_text(
+        re.compile(r"refused: .*not a readable image"), timeout=WAIT_MS)
+    assert "Traceback" not in page.content()
+
+    open_edit_on_the_diffusion_run(page, url)  # the upload box holds the first file
+    picture = tmp_path / "shape.png"
+    Image.fromarray(np.full((16, 16, 3), 128, np.uint8)).save(picture)
+    page.locator("#edit-upload input[type=file]").set_input_files(picture)
+    page.locator("#edit-button").click()
+    expect(page.locator("#edit-command textarea")).to_have_value(
+        re.compile(r"^genlab img2img .*x-ddpm --init .*shape\.png --strength 0\.6"),
+        timeout=WAIT_MS)
+    expect(page.locator("#edit-result img")).to_be_visible()
+    screenshot(page, "studio-edit")

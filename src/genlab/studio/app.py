@@ -18,7 +18,7 @@ MAX_UPLOAD = "8mb"  # an uploaded file larger than this is refused before it is 
 # small model images drawn large with sharp pixels (a 16 x 16 sample is not blurred)
 CSS = """
 .pixels img { image-rendering: pixelated; }
-#sample-grid img, #run-eval-samples img, #explore-gif img {
+#sample-grid img, #run-eval-samples img, #explore-gif img, #edit-result img {
   width: 100%; height: 100%; object-fit: contain;
 }
 """

@@ -39,7 +39,8 @@ def edit(studio: Studio, name: str, image: Any, strength: Any, seed: Any, n: Any
         picture, command, notes = studio.img2img(
             name, image, strength=strength, seed=seed, n=n,
             label=None if label in (None, NO_CLASS) else label,
-            sampler=None if sampler in (None, RUN_DEFAULT) else sampler, steps=steps)
+            sampler=None if sampler in (None, RUN_DEFAULT) else sampler,
+            steps=steps or None)  # an emptied number box sends 0: the run's steps
     except GenlabError as error:
         return f"**refused**: {error}", None, ""
     return "; ".join(notes), picture, command
@@ -61,7 +62,7 @@ def build(studio: Studio, run: gr.Dropdown, app: gr.Blocks) -> None:
                                 elem_id="edit-class")
             sampler = gr.Dropdown([RUN_DEFAULT, *SAMPLERS], value=RUN_DEFAULT,
                                   label="sampler", elem_id="edit-sampler")
-            steps = gr.Number(value=None, label="steps (empty: the run's)", precision=0,
+            steps = gr.Number(value=None, label="steps (empty or 0: the run's)", precision=0,
                               elem_id="edit-steps")
             go = gr.Button("img2img", variant="primary", elem_id="edit-button")
         with gr.Column(scale=2):
