@@ -10,7 +10,9 @@ import json
 import os
 import platform
 import struct
+from collections.abc import Iterator
 from concurrent.futures import Executor, Future
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -130,6 +132,19 @@ def worker_pool(workers: int) -> Executor:
     from concurrent.futures import ProcessPoolExecutor
 
     return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+
+
+@contextmanager
+def quick_threads(quick: bool) -> Iterator[None]:
+    """One torch thread for a --quick bench (tiny nets gain nothing from threads, and lose
+    much when the CPU is shared); torch's own count again afterwards."""
+    threads = torch.get_num_threads()
+    if quick:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def threads_per_worker(workers: int) -> int | None:

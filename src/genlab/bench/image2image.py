@@ -26,6 +26,7 @@ from genlab.bench.common import (
     judge_folder,
     machine_id,
     preset_path,
+    quick_threads,
     threads_per_worker,
     worker_pool,
     write_quick_fashion,
@@ -224,13 +225,8 @@ def bench_image2image(*, seeds: int = 3, quick: bool = False, workers: int = 2,
     fashion = write_quick_fashion(runs / "quick-fashion-mnist", *QUICK_FASHION) if quick else None
     spec = (page, runs, quick, fashion)
     bench = _BENCHES.setdefault(spec, _Bench(*spec, progress=progress))
-    threads = torch.get_num_threads()
-    if quick:  # tiny nets gain nothing from threads, and lose much when the CPU is shared
-        torch.set_num_threads(1)
-    try:
+    with quick_threads(quick):
         rows = _run_all(bench, spec, seeds, workers)
-    finally:
-        torch.set_num_threads(threads)
     results: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for seed in range(seeds):
         sr_cfg = bench.config(_TASK["sr"], "srresnet", seed)
@@ -241,7 +237,7 @@ def bench_image2image(*, seeds: int = 3, quick: bool = False, workers: int = 2,
     protocol = {"seeds": seeds, "quick": quick, "out": str(page), "machine": machine_id(),
                 "budget_minutes": BUDGET_MINUTES, "n": bench.n, "judge": bench.judge_id,
                 "workers": workers, "threads_per_run": 1 if quick else
-                threads_per_worker(workers) or threads,
+                threads_per_worker(workers) or torch.get_num_threads(),
                 "tasks": {t.key: {"preset": t.preset, "steps": QUICK_STEPS if quick else t.steps,
                                   "batch": bench.config(t, next(iter(t.variants)),
                                                         0).train.batch_size} for t in TASKS}}

@@ -27,6 +27,7 @@ from genlab.bench.common import (
     machine_id,
     pinned_judge,
     preset_path,
+    quick_threads,
     threads_per_worker,
     worker_pool,
     write_quick_fashion,
@@ -290,21 +291,17 @@ def bench_stylegan(*, minutes: float = 10.0, seeds: int = 3, n: int = 5000, work
     fashion = write_quick_fashion(runs / "quick-fashion-mnist", *QUICK_FASHION) if quick else None
     spec = (page, runs, quick, fashion, minutes, n)
     bench = _BENCHES.setdefault(spec, _Bench(*spec, progress=progress))
-    threads = torch.get_num_threads()
-    if quick:  # tiny nets gain nothing from threads, and lose much when the CPU is shared
-        torch.set_num_threads(1)
-    try:
+    with quick_threads(quick):
         rows = _run_all(bench, spec, seeds, workers)
         floors = {data: headline(bench.evaluators(data)[0].floor()) for data in DATA}
-    finally:
-        torch.set_num_threads(threads)
     results: dict[str, list[dict[str, Any]]] = {}
     for (row_id, _), row in sorted(rows.items(), key=lambda kv: kv[0][1]):
         results.setdefault(row_id, []).append(row)
     protocol = {"minutes": minutes, "seeds": seeds, "n": n, "curve_n": bench.curve_n,
                 "curve_points": CURVE_POINTS, "mix_pairs": bench.pairs, "psis": list(PSIS),
                 "clock": "cpu", "quick": quick, "workers": workers,
-                "threads_per_run": 1 if quick else threads_per_worker(workers) or threads,
+                "threads_per_run": 1 if quick else
+                threads_per_worker(workers) or torch.get_num_threads(),
                 "machine": machine_id(), "out": str(page),
                 "judges": {data: bench.judge(data) for data in DATA}, "floors": floors,
                 "rows": {r.id: {"preset": r.preset, "overrides": list(r.overrides)}
