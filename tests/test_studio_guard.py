@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from genlab.errors import RunError
 from genlab.studio.catalog import loss_rows, run_view, sample_grids, training_now
@@ -16,12 +17,14 @@ from genlab.studio.guard import (
     N_MAX,
     SIDE_MAX,
     STEPS_MAX,
+    UPLOAD_BYTES,
     RunLocks,
     StudioError,
     check_float,
     check_image_size,
     check_int,
     check_text,
+    check_upload,
     list_runs,
     resolve_run,
 )
@@ -126,6 +129,43 @@ def test_image_sides_are_bounded():
     for w, h in [(SIDE_MAX + 1, 16), (16, 10**6), (0, 16)]:
         with pytest.raises(StudioError, match="at most"):
             check_image_size(w, h)
+
+
+def _bomb(path):
+    """A PNG whose header claims 20,000 x 20,000 pixels: a few hundred bytes on disk."""
+    Image.new("1", (20_000, 20_000)).save(path)  # one bit per pixel, all zero: compresses
+
+
+@pytest.mark.parametrize("case, needle", [
+    ("none", "upload an image first"), ("gone", "is gone"), ("text", "is not an image"),
+    ("empty", "is not an image"), ("big", "over 8 MB"), ("pdf", "is not an image"),
+    ("wide", "at most 1024 x 1024"), ("bomb", "at most 1024 x 1024"), ("ico", "ICO file")])
+def test_hostile_uploads_are_refused_in_one_line_before_decoding(case, needle, tmp_path):
+    path = tmp_path / "upload.png"
+    if case == "text":
+        path.write_text("not an image\n")
+    elif case == "empty":
+        path.write_bytes(b"")
+    elif case == "big":
+        path.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * UPLOAD_BYTES)
+    elif case == "pdf":
+        path.write_bytes(b"%PDF-1.4\n%\xe2\xe3\n1 0 obj\n")
+    elif case == "wide":
+        Image.new("RGB", (SIDE_MAX + 1, 4)).save(path)
+    elif case == "bomb":
+        _bomb(path)
+    elif case == "ico":
+        path = tmp_path / "upload.ico"
+        Image.new("RGB", (16, 16)).save(path)
+    with pytest.raises(StudioError, match=needle) as error:
+        check_upload(None if case == "none" else path, "the image")
+    assert "\n" not in str(error.value) and str(tmp_path) not in str(error.value)
+
+
+def test_an_image_upload_is_accepted_as_it_is(tmp_path):
+    for name, size in [("a.png", (16, 16)), ("b.jpg", (SIDE_MAX, 3))]:
+        Image.new("RGB", size).save(tmp_path / name)
+        assert check_upload(tmp_path / name) == tmp_path / name
 
 
 @pytest.mark.parametrize("field, value, needle", [

@@ -24,6 +24,8 @@ CFG_MAX = 50.0  # classifier-free guidance / guide scale
 TEXT_MAX = 300  # characters of a prompt or guide
 SIDE_MAX = 1024  # pixels on the longer side of an uploaded image
 NAME_MAX = 255  # characters of a run name
+UPLOAD_BYTES = 8 * 2**20  # an uploaded file (app.MAX_UPLOAD refuses larger ones before this)
+UPLOAD_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF", "TIFF")
 
 
 class StudioError(ConfigError):
@@ -129,6 +131,36 @@ def check_image_size(width: int, height: int, what: str = "the image") -> None:
     if width < 1 or height < 1 or max(width, height) > SIDE_MAX:
         raise StudioError(f"{what} is {width} x {height} pixels: upload one of at most "
                           f"{SIDE_MAX} x {SIDE_MAX}")
+
+
+def check_upload(path: object, what: str = "the upload") -> Path:
+    """An uploaded file the studio may decode: present, at most UPLOAD_BYTES, an image format
+    PIL knows by its header, at most SIDE_MAX on a side. Only the header is read here, so a
+    small file that claims huge pixels (a decompression bomb) is refused before decoding.
+    Messages name the file as the user uploaded it, not the server's temporary path."""
+    from PIL import Image, UnidentifiedImageError
+
+    if path is None or str(path) == "":
+        raise StudioError(f"{what}: upload an image first (PNG or JPEG)")
+    file = Path(str(path))
+    if not file.is_file():
+        raise StudioError(f"{what}: the uploaded file is gone: upload it again")
+    if file.stat().st_size > UPLOAD_BYTES:
+        raise StudioError(f"{what} {file.name!r} is over {UPLOAD_BYTES // 2**20} MB: upload a "
+                          "smaller image")
+    try:
+        with Image.open(file) as image:
+            kind, (width, height) = image.format, image.size
+    except Image.DecompressionBombError:  # the header claims more pixels than PIL opens
+        raise StudioError(f"{what} {file.name!r} has too many pixels: upload one of at most "
+                          f"{SIDE_MAX} x {SIDE_MAX}") from None
+    except (UnidentifiedImageError, OSError, ValueError):
+        raise StudioError(f"{what} {file.name!r} is not an image: upload a PNG or JPEG"
+                          ) from None
+    if kind not in UPLOAD_FORMATS:
+        raise StudioError(f"{what} {file.name!r} is a {kind} file: upload a PNG or JPEG")
+    check_image_size(width, height, f"{what} {file.name!r}")
+    return file
 
 
 class RunLocks:
