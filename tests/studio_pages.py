@@ -28,6 +28,7 @@ SCREENSHOTS = os.environ.get("GENLAB_STUDIO_SCREENSHOTS") == "1"
 WAIT_MS = 90_000  # a loaded 2-core machine: generous, only waited for when something is slow
 STEPS = 2
 SCREENSHOT_STEPS = 300
+GAN_STEPS = SCREENSHOT_STEPS if SCREENSHOTS else 4  # the `tiny` run's (conftest.trained_run)
 
 
 def require_chromium() -> None:
@@ -70,6 +71,8 @@ def make_runs(base: Path, gan_run: Path) -> dict[str, Path]:
     (Edit: img2img, inpainting, edit by text), a CLIP and a VQGAN (Text to image, edit by
     text), a pix2pix (Translate) and a text-conditioned LDM with its VAE and CLIP."""
     out = base / "trained"
+    if SCREENSHOTS:  # the session's 4-step GAN draws noise: one that draws shapes
+        gan_run = _train(out, "tiny", "demo.yaml", "gan")
     made = {
         "x-ddpm": _train(out, "ddpm", "ddpm-shapes.yaml", "ddpm", "method.timesteps=50"),
         "x-clip": _train(out, "clip", None, "clip"),

@@ -3,6 +3,7 @@ nowhere else (hostile names, symlinks out), numbers are bounded, one generation 
 time, and the run files are read while a run writes them."""
 
 import json
+import socket
 import threading
 import time
 from pathlib import Path
@@ -247,6 +248,11 @@ def test_the_command_refuses_a_missing_folder_and_says_how_to_get_gradio(monkeyp
     assert_one_line_error(code, err, "no folder", "make demo")
     code, _, err = run_cli(["studio", tmp_path, "--port", "70000"], capsys)
     assert_one_line_error(code, err, "--port 70000")
+    with socket.create_server(("127.0.0.1", 0)) as taken:  # a port another program holds
+        code, _, err = run_cli(["studio", tmp_path, "--port", taken.getsockname()[1]], capsys)
+    assert_one_line_error(code, err, "cannot listen on 127.0.0.1:", "free --port")
+    code, _, err = run_cli(["studio", tmp_path, "--host", "no-such-host.invalid"], capsys)
+    assert_one_line_error(code, err, "cannot listen on no-such-host.invalid")
     monkeypatch.setitem(sys.modules, "gradio", None)  # a plain `pip install genlab`
     for name in [m for m in sys.modules if m.startswith(("genlab.studio.app",
                                                          "genlab.studio.tab_"))]:

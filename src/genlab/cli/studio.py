@@ -14,6 +14,20 @@ def register(app: typer.Typer) -> None:
     app.command()(studio)
 
 
+def _check_address(host: str, port: int) -> None:
+    """Bind once before building the page, so a port in use or an unknown host is one line
+    (gradio would raise after loading everything)."""
+    import socket
+
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise ConfigError(f"cannot listen on {host}:{port} ({reason}): pass a free --port, "
+                          "e.g. --port 7861, or a local --host") from None
+
+
 def studio(
     runs_dir: Annotated[Path, typer.Argument(help="folder of run folders (train.out_dir)")]
     = Path("runs"),
@@ -28,6 +42,7 @@ def studio(
                           "first: make demo writes runs/demo)")
     if not 1 <= port <= 65535:
         raise ConfigError(f"--port {port}: give 1..65535")
+    _check_address(host, port)
     try:
         from genlab.studio.app import launch
     except ImportError as error:
