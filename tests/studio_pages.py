@@ -108,7 +108,7 @@ def start_studio(base: Path, runs_dir: Path) -> tuple[subprocess.Popen, str]:
     """`genlab studio RUNS --port P` in its own process, waited for until it answers."""
     port = free_port()
     env = {**subprocess_env(), "GRADIO_TEMP_DIR": str(base / "gradio"), "TMPDIR": str(base),
-           "OMP_NUM_THREADS": "1"}
+           "OMP_NUM_THREADS": "1", "GENLAB_CACHE": str(base / "cache")}  # judges it trains
     log = base / "studio.log"
     with open(log, "w") as out:
         proc = subprocess.Popen([PYTHON, "-m", "genlab", "studio", str(runs_dir), "--port",
