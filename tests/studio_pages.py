@@ -67,13 +67,15 @@ def _train(base: Path, name: str, config: str | None, method: str, *extra: str) 
 
 def make_runs(base: Path, gan_run: Path) -> dict[str, Path]:
     """The runs the studio serves, by name under RUNS (names sort after `tiny`, the run the
-    page opens first): a copy of the session's tiny conditional GAN, a class-conditional DDPM
+    page opens first): a copy of the session's tiny conditional GAN, an unconditional DCGAN
+    (Explore: steering toward a class), a class-conditional DDPM
     (Edit: img2img, inpainting, edit by text), a CLIP and a VQGAN (Text to image, edit by
     text), a pix2pix (Translate) and a text-conditioned LDM with its VAE and CLIP."""
     out = base / "trained"
     if SCREENSHOTS:  # the session's 4-step GAN draws noise: one that draws shapes
         gan_run = _train(out, "tiny", "demo.yaml", "gan")
     made = {
+        "x-dcgan": _train(out, "dcgan", "dcgan.yaml", "gan"),  # unconditional: steerable
         "x-ddpm": _train(out, "ddpm", "ddpm-shapes.yaml", "ddpm", "method.timesteps=50"),
         "x-clip": _train(out, "clip", None, "clip"),
         "x-vqgan": _train(out, "vqgan", "vqgan-shapes.yaml", "vqgan", "method.disc_start=1",

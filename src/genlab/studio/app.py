@@ -10,15 +10,17 @@ from pathlib import Path
 import gradio as gr
 
 from genlab.errors import GenlabError
-from genlab.studio import tab_edit, tab_explore, tab_runs, tab_sample
+from genlab.studio import tab_edit, tab_explore, tab_runs, tab_sample, tab_text, tab_translate
 from genlab.studio.engine import Studio
-from genlab.studio.guard import list_runs
+from genlab.studio.guard import UPLOAD_BYTES, list_runs
 
-MAX_UPLOAD = "8mb"  # an uploaded file larger than this is refused before it is read
 # small model images drawn large with sharp pixels (a 16 x 16 sample is not blurred)
 CSS = """
 .pixels img { image-rendering: pixelated; }
-#sample-grid img, #run-eval-samples img, #explore-gif img, #edit-result img {
+#sample-grid img, #run-eval-samples img, #explore-gif img, #edit-result img,
+#translate-grid img, #translate-output img, #control-before img, #control-after img,
+#text-image img, #text-ldm-grid img, #inpaint-result img, #inpaint-mask img,
+#textedit-result img, #textedit-relevance img, #textedit-mask img {
   width: 100%; height: 100%; object-fit: contain;
 }
 """
@@ -49,14 +51,31 @@ def build_app(studio: Studio) -> gr.Blocks:
                 tab_runs.build(studio, run, app)
             with gr.Tab("Sample", id="sample"):
                 tab_sample.build(studio, run, app)
+            with gr.Tab("Translate", id="translate"):
+                tab_translate.build(studio, run, app)
             with gr.Tab("Explore", id="explore"):
                 tab_explore.build(studio, run, app)
             with gr.Tab("Edit", id="edit"):
                 tab_edit.build(studio, run, app)
+            with gr.Tab("Text to image", id="text") as text_tab:
+                tab_text.build(studio, run, app, text_tab)
         for event in (run.change, app.load):
             event(lambda name: _check_pick(studio, name), run, picked, show_progress="hidden")
         refresh.click(lambda: gr.update(choices=list_runs(studio.runs_dir)), None, run)
     return app
+
+
+def _patient_start_check() -> None:
+    """gradio asks its own page once (3 s timeout) after starting and quits when no answer
+    comes; on a busy CPU the first page takes longer. Ask for up to a minute instead."""
+    from gradio import networking
+
+    once = networking.url_ok
+    if not getattr(once, "patient", False):
+        def patient(url: str) -> bool:
+            return any(once(url) for _ in range(20))
+        patient.patient = True  # type: ignore[attr-defined]
+        networking.url_ok = patient
 
 
 def launch(runs_dir: str | Path, *, host: str = "127.0.0.1", port: int = 7860,
@@ -69,6 +88,7 @@ def launch(runs_dir: str | Path, *, host: str = "127.0.0.1", port: int = 7860,
         studio = Studio(Path(runs_dir).resolve(), device=device, scratch=Path(scratch))
         app = build_app(studio)
         app.queue(default_concurrency_limit=4)
-        app.launch(server_name=host, server_port=port, max_file_size=MAX_UPLOAD, quiet=False,
+        _patient_start_check()
+        app.launch(server_name=host, server_port=port, max_file_size=UPLOAD_BYTES, quiet=False,
                    allowed_paths=[scratch],  # the studio's own outputs, nothing else
                    show_error=False, footer_links=[], inbrowser=False, css=CSS)

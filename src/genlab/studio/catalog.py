@@ -17,6 +17,7 @@ from genlab.engine.run_dir import LOCK
 from genlab.engine.tracking import METRICS, read_metrics
 from genlab.methods.registry import METHODS
 from genlab.runs.folder import read_run
+from genlab.studio.guard import list_runs, resolve_run
 
 _STEP_GRID = re.compile(r"step-(\d+)\.png$")
 
@@ -66,6 +67,24 @@ def run_view(run_dir: Path, name: str) -> RunView:
         steps_planned=cfg.train.steps, last_log=last,
         conditional=bool(getattr(cfg.method, "conditional", False)),
         generative=cls.generative, translates=cls.translates)
+
+
+def method_of(runs_dir: Path, name: str) -> type:
+    """The method class of a run, read from its config (no weights loaded); for a run that
+    is damaged or gone since it was listed, NoneType: no method is a subclass of it."""
+    from genlab.errors import GenlabError
+
+    try:
+        _, cfg, _, _ = read_run(resolve_run(runs_dir, name))
+        return METHODS[cfg.method.name]
+    except (GenlabError, OSError, ValueError, KeyError):
+        return type(None)
+
+
+def runs_of(runs_dir: Path, kind: type) -> list[str]:
+    """The runs under `runs_dir` whose method is `kind` or builds on it (the check load_clip
+    and load_vqgan make), so a new method that subclasses it is listed too."""
+    return [name for name in list_runs(runs_dir) if issubclass(method_of(runs_dir, name), kind)]
 
 
 def training_now(run_dir: Path) -> bool:

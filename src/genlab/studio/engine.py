@@ -33,7 +33,6 @@ from genlab.studio.guard import (
 )
 
 CACHE_RUNS = 3  # loaded runs kept in memory
-FRAMES_MAX, ROWS_MAX = 32, 8  # an interpolation's frames per row and rows
 
 
 @dataclass(frozen=True)
@@ -134,6 +133,9 @@ class Studio:
     locks: RunLocks = field(default_factory=RunLocks)
     _cache: OrderedDict[tuple[Path, str], LoadedRun] = field(default_factory=OrderedDict)
     _cache_lock: threading.Lock = field(default_factory=threading.Lock)
+    # held by work that draws from torch's process-wide generator (building a run's nets,
+    # a translation's seeded dropout), so one request cannot shift another's random numbers
+    global_rng: threading.Lock = field(default_factory=threading.Lock)
 
     def run_dir(self, name: object) -> Path:
         return resolve_run(self.runs_dir, name)
@@ -147,7 +149,8 @@ class Studio:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        run = load_run(path, "last", device=self.device)
+        with self.global_rng:
+            run = load_run(path, "last", device=self.device)
         with self._cache_lock:
             for old in [k for k in self._cache if k[0] == path]:
                 del self._cache[old]
@@ -192,68 +195,3 @@ class Studio:
         return Sampled(grid=grid_image(images, nrow=nrow),
                        images=[p[..., 0] if p.shape[2] == 1 else p for p in pixels],
                        notes=notes, command=command, nrow=nrow)
-
-    def interpolate(self, name: object, *, seed: object = 0, steps: object = 16,
-                    rows: object = 4, spherical: bool = False) -> tuple[Path, Path, str]:
-        """`genlab interpolate` into the studio's scratch folder: the grid, the GIF and the
-        command that writes the same files."""
-        from genlab.generate.interpolate import interpolate
-
-        seed = check_int(seed, "seed", 0, SEED_MAX)
-        steps = check_int(steps, "frames", 2, FRAMES_MAX)
-        rows = check_int(rows, "rows", 1, ROWS_MAX)
-        run = self.loaded(name)
-        form = SampleForm.of(run)
-        if not form.samples:
-            raise StudioError(form.why_not)
-        out = Path(tempfile.mkdtemp(dir=self.scratch))
-        with self.locks.hold(run.path):
-            png, gif = interpolate(run, out, steps=steps, rows=rows, seed=seed,
-                                   spherical=bool(spherical))
-        command = ["genlab", "interpolate", str(run.path), "--steps", str(steps), "--rows",
-                   str(rows), "--seed", str(seed), *(["--slerp"] if spherical else [])]
-        return png, gif, shlex.join(command)
-
-    def img2img(self, name: object, image: object, *, strength: object = 0.6,
-                seed: object = 0, n: object = 1, label: str | None = None,
-                sampler: str | None = None, steps: object = None,
-                cfg: object = None) -> tuple[Image.Image, str, list[str]]:
-        """`genlab img2img` on an uploaded image: the PNG the command writes (one image, or a
-        grid of n), the command, and notes on how the file was converted. A file that is not
-        an image, or not at the model's size, is a one-line DataError."""
-        import warnings
-
-        from genlab.generate.edit import img2img
-        from genlab.generate.guidance import sampling_options
-        from genlab.images import grid_image, read_image
-
-        if image is None or str(image) == "":
-            raise StudioError("upload an image first (PNG or JPEG at the model's size)")
-        strength = check_float(strength, "strength", 0.0, 1.0)
-        seed = check_int(seed, "seed", 0, SEED_MAX)
-        n = check_int(n, "number of images", 1, N_MAX)
-        steps = None if steps is None else check_int(steps, "steps", 1, STEPS_MAX)
-        cfg = None if cfg is None else check_float(cfg, "CFG scale", 0, CFG_MAX)
-        label, sampler = check_text(label, "class"), check_text(sampler, "sampler")
-        run = self.loaded(name)
-        path = Path(str(image))
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            pixels = read_image(path, run.info.channels, size=run.info.image_size)
-        notes = [str(w.message) for w in caught]
-        options = sampling_options(run, sampler=sampler, steps=steps, cfg=cfg)
-        with self.locks.hold(run.path):
-            out = img2img(run, pixels, strength=strength, n=n, seed=seed, label=label,
-                          options=options)
-        if n == 1:
-            array = out[0].cpu().permute(1, 2, 0).numpy()
-            picture = Image.fromarray(array[..., 0] if array.shape[2] == 1 else array)
-        else:
-            picture = grid_image(out, nrow=min(8, n))
-        args = ["genlab", "img2img", str(run.path), "--init", str(path), "--strength",
-                f"{strength:g}", "--n", str(n), "--seed", str(seed)]
-        for flag, value in (("--label", label), ("--sampler", sampler), ("--steps", steps),
-                            ("--cfg", cfg)):
-            if value is not None:
-                args += [flag, f"{value:g}" if isinstance(value, float) else str(value)]
-        return picture, shlex.join(args), notes

@@ -24,7 +24,7 @@ CFG_MAX = 50.0  # classifier-free guidance / guide scale
 TEXT_MAX = 300  # characters of a prompt or guide
 SIDE_MAX = 1024  # pixels on the longer side of an uploaded image
 NAME_MAX = 255  # characters of a run name
-UPLOAD_BYTES = 8 * 2**20  # an uploaded file (app.MAX_UPLOAD refuses larger ones before this)
+UPLOAD_BYTES = 8 * 2**20  # an uploaded file (gradio's upload route refuses larger ones too)
 UPLOAD_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF", "TIFF")
 
 

@@ -1,7 +1,8 @@
-"""The Edit tab: img2img (SDEdit) on a diffusion run. An uploaded image is noised `strength`
-of the way and denoised back by the same function `genlab img2img` calls; the result is the
-PNG that command writes, and the command is shown. A file that is not an image (or not at
-the model's size) gives a one-line message."""
+"""The Edit tab on a diffusion run, in three parts: img2img (SDEdit: an uploaded image noised
+`strength` of the way and denoised back), inpainting with a mask painted in the browser
+(tab_inpaint) and editing by text (tab_text_edit). Each runs the function its `genlab`
+command calls (studio/edit.py) and shows that command; a bad value or upload gives a one-line
+message."""
 
 from __future__ import annotations
 
@@ -11,34 +12,37 @@ import gradio as gr
 
 from genlab.errors import GenlabError
 from genlab.sampling import SAMPLERS
+from genlab.studio import edit as work
+from genlab.studio import tab_inpaint, tab_text_edit
+from genlab.studio.edit import NO_CLASS
 from genlab.studio.engine import Studio
-from genlab.studio.guard import N_MAX, SEED_MAX
+from genlab.studio.guard import N_MAX, SEED_MAX, StudioError
 
-NO_CLASS = "none"
 RUN_DEFAULT = "the run's"
 
 
-def form_updates(studio: Studio, name: str) -> tuple[Any, ...]:
-    """The class list of the run, and a note when its method does not denoise."""
+def form_updates(studio: Studio, name: str, no_class: str, pick_first: bool
+                 ) -> tuple[Any, ...]:
+    """A part's note (why the run cannot be edited), its class list (`no_class` first;
+    `pick_first`: the first class picked) and whether its button works."""
     try:
-        form = studio.form(name)
+        work.diffusion_run(studio, name)
+        classes = studio.form(name).classes
+    except StudioError as error:
+        return f"**{error}**", gr.update(visible=False), gr.update(interactive=False)
     except GenlabError as error:
         return f"**refused**: {error}", gr.update(visible=False), gr.update(interactive=False)
-    note = ("" if form.options is not None else
-            f"**img2img needs a diffusion run (ddpm or ldm); {name} is not one**")
-    classes = gr.update(choices=[NO_CLASS, *form.classes],
-                        value=form.classes[0] if form.classes else NO_CLASS,
-                        visible=bool(form.classes))
-    return note, classes, gr.update(interactive=form.options is not None)
+    picked = classes[0] if classes and pick_first else no_class
+    return ("", gr.update(choices=[no_class, *classes], value=picked, visible=bool(classes)),
+            gr.update(interactive=True))
 
 
 def edit(studio: Studio, name: str, image: Any, strength: Any, seed: Any, n: Any, label: Any,
          sampler: Any, steps: Any) -> tuple[Any, ...]:
-    """One click: the edited image (a grid when n > 1), the command, and a status line."""
+    """One img2img click: the edited image (a grid when n > 1), the command, a status line."""
     try:
-        picture, command, notes = studio.img2img(
-            name, image, strength=strength, seed=seed, n=n,
-            label=None if label in (None, NO_CLASS) else label,
+        picture, command, notes = work.img2img(
+            studio, name, image, strength=strength, seed=seed, n=n, label=label,
             sampler=None if sampler in (None, RUN_DEFAULT) else sampler,
             steps=steps or None)  # an emptied number box sends 0: the run's steps
     except GenlabError as error:
@@ -46,8 +50,8 @@ def edit(studio: Studio, name: str, image: Any, strength: Any, seed: Any, n: Any
     return "; ".join(notes), picture, command
 
 
-def build(studio: Studio, run: gr.Dropdown, app: gr.Blocks) -> None:
-    """The tab's components and events, inside the caller's `gr.Tab`."""
+def build_img2img(studio: Studio, run: gr.Dropdown) -> tuple[Any, ...]:
+    """The img2img part; returns its status, class picker and button."""
     with gr.Row():
         with gr.Column(scale=1, min_width=280):
             upload = gr.File(label="starting image (PNG or JPEG at the model's size)",
@@ -72,9 +76,27 @@ def build(studio: Studio, run: gr.Dropdown, app: gr.Blocks) -> None:
                               format="png", elem_classes="pixels")
             command = gr.Textbox(label="the same on the command line", interactive=False,
                                  elem_id="edit-command")
-    for event in (run.change, app.load):
-        event(lambda name: form_updates(studio, name), run, [status, label, go],
-              show_progress="hidden")
     go.click(lambda *a: edit(studio, *a), [run, upload, strength, seed, n, label, sampler,
                                            steps],
              [status, result, command], concurrency_limit=2, concurrency_id="generate")
+    return status, label, go
+
+
+def build(studio: Studio, run: gr.Dropdown, app: gr.Blocks) -> None:
+    """The tab's parts, inside the caller's `gr.Tab`; each part's controls follow the run."""
+    parts = []
+    with gr.Tabs():
+        with gr.Tab("img2img", id="edit-img2img"):
+            parts.append((build_img2img(studio, run), NO_CLASS, True))
+        with gr.Tab("inpaint", id="edit-inpaint"):
+            parts.append((tab_inpaint.build(studio, run), NO_CLASS, True))
+        with gr.Tab("by text", id="edit-text"):
+            parts.append((tab_text_edit.build(studio, run, app), tab_text_edit.FROM_PROMPT,
+                          False))
+    for outputs, no_class, pick_first in parts:
+        def update(name: str, no_class: str = no_class, pick_first: bool = pick_first
+                   ) -> tuple[Any, ...]:
+            return form_updates(studio, name, no_class, pick_first)
+
+        for event in (run.change, app.load):
+            event(update, run, list(outputs), show_progress="hidden")

@@ -24,29 +24,44 @@ def form_updates(studio: Studio, name: str) -> tuple[Any, ...]:
         form = studio.form(name)
     except GenlabError as error:
         hidden = gr.update(visible=False)
-        return f"**refused**: {error}", hidden, hidden, hidden, hidden, hidden, \
-            gr.update(interactive=False)
+        return f"**refused**: {error}", hidden, hidden, hidden, hidden, hidden, hidden, \
+            hidden, gr.update(interactive=False)
     opts = form.options
     label = gr.update(choices=[EVERY_CLASS, *form.classes], value=EVERY_CLASS,
                       visible=bool(form.classes))
     truncation = gr.update(value=1.0, visible=form.truncatable)
     diffusion = gr.update(visible=opts is not None)
-    steps = gr.update(value=None, label=f"steps (run's: {opts.steps})" if opts else "steps")
+    # the boxes hold the run's own values (an empty gradio number is sent as 0, not None)
+    steps, cfg, scale = (gr.update(value=getattr(opts, k, None)) for k in
+                         ("steps", "cfg", "guide_scale"))
     prompt = gr.update(value="", visible=form.prompts)
     note = "" if form.samples else f"**{form.why_not}**"
-    return note, label, truncation, diffusion, steps, prompt, \
+    return note, label, truncation, diffusion, steps, cfg, scale, prompt, \
         gr.update(interactive=form.samples)
+
+
+def _changed(options: Any, name: str, value: Any) -> Any:
+    """A box's value where it differs from the run's own, else None: the request (and the
+    command it shows) carries only what the user changed. A run without sampling options
+    takes none of them."""
+    if options is None or value is None or value == getattr(options, name):
+        return None
+    return value
 
 
 def sample(studio: Studio, name: str, seed: Any, n: Any, label: Any, truncation: Any,
            sampler: Any, steps: Any, cfg: Any, guide: Any, guide_scale: Any, prompt: Any,
            progress: gr.Progress | None = None) -> tuple[Any, ...]:
     """One click: the grid, the images for the gallery, the command, the notes per image."""
-    request = SampleRequest(
-        run=name, seed=seed, n=n, label=None if label == EVERY_CLASS else label,
-        truncation=truncation, sampler=None if sampler in (None, RUN_DEFAULT) else sampler,
-        steps=steps, cfg=cfg, guide=guide, guide_scale=guide_scale, prompt=prompt)
     try:
+        opts = studio.form(name).options
+        request = SampleRequest(
+            run=name, seed=seed, n=n, label=None if label == EVERY_CLASS else label,
+            truncation=truncation,
+            sampler=_changed(opts, "sampler", None if sampler == RUN_DEFAULT else sampler),
+            steps=_changed(opts, "steps", steps or None), cfg=_changed(opts, "cfg", cfg),
+            guide=guide if opts else None,
+            guide_scale=_changed(opts, "guide_scale", guide_scale), prompt=prompt)
         count = int(n) if isinstance(n, (int, float)) and 0 < n <= N_MAX else 1
         report = (None if progress is None
                   else lambda done: progress(done / count, desc="sampling"))
@@ -75,8 +90,7 @@ def build(studio: Studio, run: gr.Dropdown, app: gr.Blocks) -> None:
                                       label="sampler", elem_id="sample-sampler")
                 steps = gr.Number(value=None, label="steps", precision=0,
                                   elem_id="sample-steps")
-                cfg = gr.Number(value=None, label="CFG scale (empty: the run's)",
-                                elem_id="sample-cfg")
+                cfg = gr.Number(value=None, label="CFG scale", elem_id="sample-cfg")
                 guide = gr.Textbox(label="guide (judge:CLASS)", elem_id="sample-guide")
                 guide_scale = gr.Number(value=None, label="guide scale",
                                         elem_id="sample-guide-scale")
@@ -96,7 +110,8 @@ def build(studio: Studio, run: gr.Dropdown, app: gr.Blocks) -> None:
             picked = gr.Markdown(elem_id="sample-picked")
     notes = gr.State([])
 
-    form_outputs = [status, label, truncation, diffusion, steps, prompt, go]
+    form_outputs = [status, label, truncation, diffusion, steps, cfg, guide_scale, prompt,
+                    go]
     for event in (run.change, app.load):
         event(lambda name: form_updates(studio, name), run, form_outputs,
               show_progress="hidden")
