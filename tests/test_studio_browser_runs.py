@@ -13,7 +13,7 @@ import pytest
 from filelock import FileLock
 
 from genlab.engine.run_dir import LOCK
-from studio_pages import WAIT_MS, require_chromium, screenshot
+from studio_pages import WAIT_MS, last_step, require_chromium, screenshot
 
 pytestmark = pytest.mark.slow
 expect = pytest.importorskip("playwright.sync_api").expect
@@ -59,7 +59,9 @@ def test_evaluate_a_run_with_progress_then_see_its_report(studio, page):
     expect(page.locator("#eval-command textarea")).to_have_value(
         f"genlab eval {run} --n 50 --seed 1", timeout=WAIT_MS)
     status = page.locator("#eval-status")
-    expect(status).to_contain_text(re.compile(r"done in [\d.]+ s: eval/step-0000004: fid "))
+    step = last_step(run)
+    expect(status).to_contain_text(
+        re.compile(rf"done in [\d.]+ s: eval/step-{step:07d}: fid "))
     for part in ("looking for the judge of shapes at 16 px", "generating 50 images",
                  "measuring the generated images", "the floor: real train images"):
         expect(status).to_contain_text(part)
@@ -67,10 +69,10 @@ def test_evaluate_a_run_with_progress_then_see_its_report(studio, page):
     assert any("running (" in text for text in seen), seen  # shown while it ran
 
     report = page.locator("#run-report")
-    expect(report).to_contain_text("eval/step-0000004")
+    expect(report).to_contain_text(f"eval/step-{step:07d}")
     expect(report).to_contain_text("FID")
     expect(report).to_contain_text("n_generated = 50")
     expect(page.locator("#run-eval-samples img")).to_be_visible()
-    written = json.loads((run / "eval" / "step-0000004" / "eval.json").read_text())
+    written = json.loads((run / "eval" / f"step-{step:07d}" / "eval.json").read_text())
     assert written["protocol"]["n_generated"] == 50 and written["protocol"]["seed"] == 1
     screenshot(page, "studio-eval")

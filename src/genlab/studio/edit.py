@@ -7,7 +7,6 @@ exact pixels it used as PNGs in its scratch folder and names those in the comman
 
 from __future__ import annotations
 
-import shlex
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ import numpy as np
 from PIL import Image
 
 from genlab.studio.catalog import runs_of
+from genlab.studio.engine import command_line
 from genlab.studio.guard import (
     CFG_MAX,
     N_MAX,
@@ -50,14 +50,6 @@ class Edited:
     command: str
     notes: list[str]
     extra: tuple[Image.Image, ...] = ()  # inpaint: the mask; by text: relevance and mask
-
-
-def _flags(args: list[str], flags: list[tuple[str, Any]]) -> str:
-    """The command line: `args` then each flag that has a value."""
-    for flag, value in flags:
-        if value is not None:
-            args += [flag, f"{value:g}" if isinstance(value, float) else str(value)]
-    return shlex.join(args)
 
 
 def diffusion_run(studio: Studio, name: object) -> LoadedRun:
@@ -133,10 +125,10 @@ def img2img(studio: Studio, name: object, image: object, *, strength: object = 0
     with studio.locks.hold(run.path):
         out = run_img2img(run, pixels, strength=strength, n=n, seed=seed, label=label,
                           options=options)
-    command = _flags(["genlab", "img2img", str(run.path), "--init", str(path), "--strength",
-                      f"{strength:g}", "--n", str(n), "--seed", str(seed)],
-                     [("--label", label), ("--sampler", sampler), ("--steps", steps),
-                      ("--cfg", cfg)])
+    command = command_line(
+        ["genlab", "img2img", str(run.path), "--init", str(path)],
+        [("--strength", strength), ("--n", n), ("--seed", seed), ("--label", label),
+         ("--sampler", sampler), ("--steps", steps), ("--cfg", cfg)])
     return _picture(out), command, notes
 
 
@@ -189,10 +181,10 @@ def inpaint(studio: Studio, name: object, image: object, layers: list[Any], *,
     with studio.locks.hold(run.path):
         out = run_inpaint(run, pixels, mask, steps=steps, jumps=jumps, jump_length=jump_length,
                           n=n, seed=seed, label=label, options=options)
-    command = _flags(["genlab", "inpaint", str(run.path), "--image", str(image_png), "--mask",
-                      str(mask_png), "--jumps", str(jumps), "--jump-length", str(jump_length),
-                      "--steps", str(steps), "--n", str(n), "--seed", str(seed)],
-                     [("--label", label), ("--cfg", cfg)])
+    command = command_line(
+        ["genlab", "inpaint", str(run.path), "--image", str(image_png), "--mask", str(mask_png)],
+        [("--jumps", jumps), ("--jump-length", jump_length), ("--steps", steps), ("--n", n),
+         ("--seed", seed), ("--label", label), ("--cfg", cfg)])
     return Edited(_picture(out), command, notes + mask_notes, (Image.open(mask_png),))
 
 
@@ -249,10 +241,11 @@ def text_edit(studio: Studio, name: object, image: object, req: TextEditRequest)
     relevance = (found.relevance * 255).round().to(torch.uint8)[None]
     if found.label is not None and label is None:
         notes.append(f"drew class {found.label!r} (the class the prompt names)")
-    command = _flags(["genlab", "edit", str(image_png), "--select", select, "--prompt", prompt,
-                      "--diffusion", str(run.path), "--clip", str(clip_dir)],
-                     [("--label", label), ("--guide-scale", scale), ("--threshold", threshold),
-                      ("--jumps", jumps), ("--jump-length", jump_length), ("--steps", steps),
-                      ("--seed", seed)])
+    command = command_line(
+        ["genlab", "edit", str(image_png), "--select", select, "--prompt", prompt,
+         "--diffusion", str(run.path), "--clip", str(clip_dir)],
+        [("--label", label), ("--guide-scale", scale), ("--threshold", threshold),
+         ("--jumps", jumps), ("--jump-length", jump_length), ("--steps", steps),
+         ("--seed", seed)])
     return Edited(_pil(found.image), command, notes,
                   (_pil(relevance), _pil(found.mask.to(torch.uint8)[None] * 255)))

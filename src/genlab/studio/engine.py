@@ -35,6 +35,19 @@ from genlab.studio.guard import (
 CACHE_RUNS = 3  # loaded runs kept in memory
 
 
+def command_line(args: list[str], flags: list[tuple[str, Any]]) -> str:
+    """A shell line: `args`, then each flag that has a value. Floats are written short where
+    that reads back the same number (0.6, not 0.59999...) and in full where it would not,
+    so the line reproduces the very pixels."""
+    for flag, value in flags:
+        if value is not None:
+            text = f"{value:g}" if isinstance(value, float) else str(value)
+            if isinstance(value, float) and float(text) != value:
+                text = repr(value)
+            args = [*args, flag, text]
+    return shlex.join(args)
+
+
 @dataclass(frozen=True)
 class SampleRequest:
     """What the Sample tab asks for; None leaves a value to the run (as the CLI's flags)."""
@@ -78,10 +91,7 @@ class SampleRequest:
             ("--prompt", self.prompt)]
         if self.truncation != 1:
             flags.insert(1, ("--truncation", self.truncation))
-        for flag, value in flags:
-            if value is not None:
-                args += [flag, f"{value:g}" if isinstance(value, float) else str(value)]
-        return shlex.join(args)
+        return command_line(args, flags)
 
 
 @dataclass
