@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 TORCH_PINS := torch==2.14.1 torchvision==0.29.1
 STAMP := $(VENV)/.genlab-installed
 
-.PHONY: install demo test lint wheel-check bench clean
+.PHONY: install demo studio test lint wheel-check bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,12 @@ install: $(STAMP)
 
 demo: install
 	$(BIN)/genlab train configs/demo.yaml
+
+# the web page over runs/ (http://127.0.0.1:7860); RUNS=other/folder PORT=7861 to change
+RUNS ?= runs
+PORT ?= 7860
+studio: install
+	$(BIN)/genlab studio $(RUNS) --port $(PORT)
 
 test: install
 	$(BIN)/python -m pytest -q

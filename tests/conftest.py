@@ -85,3 +85,31 @@ def assert_one_line_error(code, err, *needles):
     assert "Traceback" not in err
     for needle in needles:
         assert needle in lines[0], lines[0]
+
+
+# --- the studio's browser tests (tests/test_studio_browser*.py; helpers in studio_pages.py) --
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Playwright's own browser download cannot work here: the system's Chromium."""
+    from studio_pages import CHROMIUM
+
+    return {**browser_type_launch_args, "executable_path": CHROMIUM}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "viewport": {"width": 1280, "height": 900}}
+
+
+@pytest.fixture(scope="session")
+def studio(trained_run, tmp_path_factory):
+    """One `genlab studio` for every browser test, over the runs `studio_pages.make_runs`
+    trains; yields a StudioPage."""
+    from studio_pages import StudioPage, make_runs, start_studio
+
+    base = tmp_path_factory.mktemp("studio")
+    runs = make_runs(base, trained_run)
+    proc, url = start_studio(base, base / "runs")
+    yield StudioPage(url, base / "runs", runs, trained_run)
+    proc.terminate()
+    proc.wait(timeout=30)

@@ -18,6 +18,7 @@ from genlab.cli import (
     evaluate,
     info,
     sample,
+    studio,
     style,
     text,
     text_edit,
@@ -29,7 +30,8 @@ from genlab.errors import GenlabError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Train, evaluate and sample generative image models.")
-for group in (train, sample, style, evaluate, edit, text, text_edit, bench, info, translate):
+for group in (train, sample, style, evaluate, edit, text, text_edit, bench, info, translate,
+              studio):
     group.register(app)
 
 

@@ -32,9 +32,15 @@ def finite_or_none(value: Any) -> Any:
 
 
 def read_metrics(path: Path) -> list[dict[str, Any]]:
+    """The logged records. A last line without its newline is being written by a run that
+    trains right now (`genlab info`, the studio): it is left for the next read."""
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    text = path.read_text()
+    lines = text.splitlines()
+    if lines and not text.endswith("\n"):
+        lines.pop()
+    return [json.loads(line) for line in lines if line.strip()]
 
 
 def require_wandb() -> Any:

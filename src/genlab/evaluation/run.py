@@ -4,6 +4,7 @@ from a run, measure the samples against the real test split with the data's judg
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,21 +23,27 @@ def evaluate_run(run: str | Path, *, n: int = 10_000, checkpoint: str = "last",
                  seed: int = 0, ema: bool = True, truncation: float = 1.0,
                  out_dir: Path | None = None, evaluator: Evaluator | None = None,
                  sampling: dict[str, Any] | None = None,
-                 progress: bool = False) -> tuple[dict[str, Any], Path]:
+                 progress: bool = False,
+                 on_progress: Callable[[str], None] | None = None,
+                 ) -> tuple[dict[str, Any], Path]:
     """Generate n images from a run's checkpoint, measure them, write eval.json + report.md.
     `sampling`: options of diffusion runs (sampler, steps, eta, cfg, guide, guide_scale).
     `progress`: bars on stderr for each long part: the judge's training (when the data has
     none yet), featurising the real images, generating, featurising the samples and the
-    floor's real images."""
+    floor's real images. `on_progress(part)`: called as each part starts, with a line that
+    names it (the studio's progress on its page; the command line passes none)."""
     from genlab.generate.guidance import sampling_options
     from genlab.sampling import check_truncation
 
+    tell = on_progress or (lambda part: None)
     t0 = time.perf_counter()
+    tell("loading the run's checkpoint")
     loaded = load_run(run, checkpoint, ema=ema)
     if loaded.method.translates:  # input images to images: measured against their targets
         from genlab.evaluation.image2image import check_translation_options, evaluate_translation
 
         check_translation_options(features)
+        tell(f"translating up to {n:,} test images and measuring them against their targets")
         return evaluate_translation(loaded, n=n, seed=seed, checkpoint=checkpoint, ema=ema,
                                     out_dir=out_dir, progress=progress)
     if not loaded.method.generative:  # before a judge is trained or any image is read
@@ -44,15 +51,20 @@ def evaluate_run(run: str | Path, *, n: int = 10_000, checkpoint: str = "last",
                           "images: measure it with genlab clip-eval")
     options = sampling_options(loaded, **(sampling or {}))
     check_truncation(truncation, loaded.method.truncatable, loaded.cfg.method.name)
+    tell("the judge and the real images' features")
     ev = evaluator or Evaluator(loaded.cfg.data, n=n, seed=seed, features=features,
                                 inception_weights=inception_weights, progress=progress)
+    tell(f"generating {n:,} images")
     images, labels = generate_images(loaded.method, n, seed=seed, truncation=truncation,
                                      options=options, progress=progress)
+    tell("measuring the generated images")
     results = ev.evaluate(images, labels, progress=progress)
+    tell("the floor: real train images against real test images")
     floor = ev.floor(progress=progress)
     results["seconds"] = time.perf_counter() - t0
     suffix = "" if features == "judge" else f"-{features}"
     out = out_dir or loaded.path / "eval" / f"step-{loaded.step:07d}{suffix}"
+    tell("writing eval.json, report.md and samples.png")
     save_grid(images[:64], out / "samples.png", nrow=8)
     protocol = {"n_generated": n, **ev.protocol(), "checkpoint": checkpoint,
                 "step": loaded.step, "weights": "EMA" if ema else "live",

@@ -31,18 +31,30 @@ def sample_grid(run: LoadedRun, path: str | Path, *, n: int = 64, seed: int = 0,
     """Write exactly n samples (at most GRID_MAX) as a grid PNG, decoded SAMPLE_BATCH at a
     time; a conditional model without a label gets its classes laid out by `class_rows`.
     `options`: a diffusion run's sampling options (`guidance.sampling_options`)."""
-    _refuse_translating(run)
     path = check_png_out(path)
-    check_grid_count(n, f"--n {n}")
-    labels = _labels(run, label, n)
-    if labels is None and run.conditional:
-        labels, per = class_rows(n, run.info.num_classes)
-        nrow = nrow or per
     with progress_bar(n, label="sample", unit="images", enabled=progress) as report:
-        images = torch.cat([batch for batch, _ in iter_images(
-            run.method, n, seed=seed, labels=labels, truncation=truncation,
-            batch_size=SAMPLE_BATCH, options=options, on_progress=report)])
-    return save_grid(images, path, nrow=nrow or 8)
+        images, _, per = grid_samples(run, n=n, seed=seed, label=label, truncation=truncation,
+                                      options=options, on_progress=report)
+    return save_grid(images, path, nrow=nrow or per)
+
+
+def grid_samples(run: LoadedRun, *, n: int = 64, seed: int = 0, label: str | int | None = None,
+                 truncation: float = 1.0, options: Any = None,
+                 on_progress: Callable[[float], None] | None = None,
+                 ) -> tuple[Tensor, Tensor | None, int]:
+    """The images of `sample_grid` (uint8), their labels and the images per grid row, without
+    a file: the studio shows the same images the command writes for the same seed."""
+    _refuse_translating(run)
+    check_grid_count(n, f"--n {n}")
+    labels, nrow = _labels(run, label, n), 8
+    if labels is None and run.conditional:
+        labels, nrow = class_rows(n, run.info.num_classes)
+    batches = list(iter_images(run.method, n, seed=seed, labels=labels, truncation=truncation,
+                               batch_size=SAMPLE_BATCH, options=options,
+                               on_progress=on_progress))
+    used = [y for _, y in batches if y is not None]
+    return (torch.cat([images for images, _ in batches]), torch.cat(used) if used else None,
+            nrow)
 
 
 def save_samples(run: LoadedRun, out: str | Path, *, n: int = 64, seed: int = 0,
