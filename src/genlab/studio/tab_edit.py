@@ -16,9 +16,8 @@ from genlab.studio import edit as work
 from genlab.studio import tab_inpaint, tab_text_edit
 from genlab.studio.edit import NO_CLASS
 from genlab.studio.engine import Studio
-from genlab.studio.guard import N_MAX, SEED_MAX, StudioError
-
-RUN_DEFAULT = "the run's"
+from genlab.studio.guard import StudioError
+from genlab.studio.tab_widgets import RUN_DEFAULT, count_slider, seed_box
 
 
 def form_updates(studio: Studio, name: str, no_class: str, pick_first: bool
@@ -59,9 +58,8 @@ def build_img2img(studio: Studio, run: gr.Dropdown) -> tuple[Any, ...]:
             strength = gr.Slider(0.0, 1.0, value=0.6, step=0.05,
                                  label="strength (0: the input unchanged ... 1: ignore it)",
                                  elem_id="edit-strength")
-            seed = gr.Number(value=0, label="seed", precision=0, minimum=0, maximum=SEED_MAX,
-                             elem_id="edit-seed")
-            n = gr.Slider(1, N_MAX, value=1, step=1, label="versions", elem_id="edit-n")
+            seed = seed_box("edit-seed")
+            n = count_slider("edit-n")
             label = gr.Dropdown([NO_CLASS], value=NO_CLASS, label="class",
                                 elem_id="edit-class")
             sampler = gr.Dropdown([RUN_DEFAULT, *SAMPLERS], value=RUN_DEFAULT,

@@ -21,7 +21,7 @@ from genlab.studio.explore import (
     ControlForm,
     ControlRequest,
 )
-from genlab.studio.guard import SEED_MAX
+from genlab.studio.tab_widgets import seed_box
 
 
 def walk(studio: Studio, name: str, seed: Any, steps: Any, rows: Any,
@@ -69,8 +69,7 @@ def build(studio: Studio, run: gr.Dropdown, app: gr.Blocks) -> None:
     """The tab's components and events, inside the caller's `gr.Tab`."""
     with gr.Row():
         with gr.Column(scale=1, min_width=280):
-            seed = gr.Number(value=0, label="seed", precision=0, minimum=0, maximum=SEED_MAX,
-                             elem_id="explore-seed")
+            seed = seed_box("explore-seed")
             steps = gr.Slider(2, FRAMES_MAX, value=16, step=1, label="frames per walk",
                               elem_id="explore-steps")
             rows = gr.Slider(1, ROWS_MAX, value=4, step=1, label="walks (rows)",
@@ -107,8 +106,7 @@ def _build_control(studio: Studio, run: gr.Dropdown, app: gr.Blocks) -> None:
             restarts = gr.Slider(0, RESTARTS_MAX, value=2, step=1,
                                  label="restarts (latents still below 0.5 are redrawn)",
                                  elem_id="control-restarts")
-            seed = gr.Number(value=0, label="seed", precision=0, minimum=0, maximum=SEED_MAX,
-                             elem_id="control-seed")
+            seed = seed_box("control-seed")
             go = gr.Button("Steer", variant="primary", elem_id="control-button")
         with gr.Column(scale=2):
             status = gr.Markdown(elem_id="control-status")

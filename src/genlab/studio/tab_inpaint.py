@@ -13,7 +13,8 @@ from genlab.errors import GenlabError
 from genlab.studio import edit as work
 from genlab.studio.edit import JUMPS_MAX, NO_CLASS, REPAINT_DEFAULTS
 from genlab.studio.engine import Studio
-from genlab.studio.guard import N_MAX, SEED_MAX, STEPS_MAX
+from genlab.studio.guard import STEPS_MAX
+from genlab.studio.tab_widgets import count_slider, seed_box
 
 
 def inpaint(studio: Studio, name: str, editor: Any, steps: Any, jumps: Any, jump_length: Any,
@@ -49,9 +50,8 @@ def build(studio: Studio, run: gr.Dropdown) -> tuple[Any, ...]:
             jump_length = gr.Number(value=REPAINT_DEFAULTS["jump_length"], precision=0,
                                     minimum=1, maximum=STEPS_MAX, label="jump length (steps)",
                                     elem_id="inpaint-jump-length")
-            seed = gr.Number(value=0, label="seed", precision=0, minimum=0, maximum=SEED_MAX,
-                             elem_id="inpaint-seed")
-            n = gr.Slider(1, N_MAX, value=1, step=1, label="versions", elem_id="inpaint-n")
+            seed = seed_box("inpaint-seed")
+            n = count_slider("inpaint-n")
             label = gr.Dropdown([NO_CLASS], value=NO_CLASS, label="class",
                                 elem_id="inpaint-class")
             cfg = gr.Number(value=None, label="CFG scale (empty or 0: the run's)",

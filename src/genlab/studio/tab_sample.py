@@ -12,10 +12,10 @@ import gradio as gr
 from genlab.errors import GenlabError
 from genlab.sampling import SAMPLERS
 from genlab.studio.engine import SampleRequest, Studio
-from genlab.studio.guard import N_MAX, SEED_MAX
+from genlab.studio.guard import N_MAX
+from genlab.studio.tab_widgets import RUN_DEFAULT, count_slider, seed_box
 
 EVERY_CLASS = "every class"
-RUN_DEFAULT = "the run's"
 
 
 def form_updates(studio: Studio, name: str) -> tuple[Any, ...]:
@@ -77,10 +77,8 @@ def build(studio: Studio, run: gr.Dropdown, app: gr.Blocks) -> None:
     """The tab's components and events, inside the caller's `gr.Tab`."""
     with gr.Row():
         with gr.Column(scale=1, min_width=280):
-            seed = gr.Number(value=0, label="seed", precision=0, minimum=0, maximum=SEED_MAX,
-                             elem_id="sample-seed")
-            n = gr.Slider(1, N_MAX, value=16, step=1, label="number of images",
-                          elem_id="sample-n")
+            seed = seed_box("sample-seed")
+            n = count_slider("sample-n", value=16, label="number of images")
             label = gr.Dropdown([EVERY_CLASS], value=EVERY_CLASS, label="class",
                                 elem_id="sample-class")
             truncation = gr.Slider(0.05, 1.0, value=1.0, step=0.05,

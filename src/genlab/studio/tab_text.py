@@ -13,7 +13,8 @@ import gradio as gr
 from genlab.errors import GenlabError
 from genlab.generate.text2img import CANVASES
 from genlab.studio.engine import Studio
-from genlab.studio.guard import N_MAX, SEED_MAX, STEPS_MAX, TEXT_MAX
+from genlab.studio.guard import STEPS_MAX, TEXT_MAX
+from genlab.studio.tab_widgets import count_slider, seed_box
 from genlab.studio.text import TextRequest, TextToImage
 from genlab.studio.text_worker import CUTOUTS_MAX, RANDOM_START, SIDE_MAX
 
@@ -87,8 +88,7 @@ def build(studio: Studio, run: gr.Dropdown, app: gr.Blocks, tab: gr.Tab) -> None
                               elem_id="text-steps")
             cutouts = gr.Slider(1, CUTOUTS_MAX, value=16, step=1, label="cutouts per step",
                                 elem_id="text-cutouts")
-            seed = gr.Number(value=0, label="seed", precision=0, minimum=0, maximum=SEED_MAX,
-                             elem_id="text-seed")
+            seed = seed_box("text-seed")
             with gr.Accordion("more", open=False):
                 lr = gr.Number(value=0.1, label="learning rate", elem_id="text-lr")
                 size = gr.Number(value=None, label=f"image side (empty: the VQGAN's; at most "
@@ -115,10 +115,8 @@ def build(studio: Studio, run: gr.Dropdown, app: gr.Blocks, tab: gr.Tab) -> None
             ldm = gr.Dropdown([], label="text-conditioned run", elem_id="text-ldm-run")
             ldm_prompt = gr.Textbox(label="prompt", max_length=TEXT_MAX,
                                     elem_id="text-ldm-prompt", placeholder="a red circle")
-            ldm_seed = gr.Number(value=0, label="seed", precision=0, minimum=0,
-                                 maximum=SEED_MAX, elem_id="text-ldm-seed")
-            ldm_n = gr.Slider(1, N_MAX, value=8, step=1, label="number of images",
-                              elem_id="text-ldm-n")
+            ldm_seed = seed_box("text-ldm-seed")
+            ldm_n = count_slider("text-ldm-n", value=8, label="number of images")
             ldm_steps = gr.Number(value=None, label="steps", precision=0,
                                   elem_id="text-ldm-steps")
             ldm_cfg = gr.Number(value=None, label="CFG scale", elem_id="text-ldm-cfg")

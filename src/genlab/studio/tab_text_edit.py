@@ -13,7 +13,8 @@ from genlab.generate.defaults import CLIP_GUIDE_SCALE, EDIT_THRESHOLD
 from genlab.studio import edit as work
 from genlab.studio.edit import JUMPS_MAX, REPAINT_DEFAULTS, TextEditRequest
 from genlab.studio.engine import Studio
-from genlab.studio.guard import SEED_MAX, STEPS_MAX
+from genlab.studio.guard import STEPS_MAX
+from genlab.studio.tab_widgets import seed_box
 
 FROM_PROMPT = "the class the prompt names"
 
@@ -56,8 +57,7 @@ def build(studio: Studio, run: gr.Dropdown, app: gr.Blocks) -> tuple[Any, ...]:
             label = gr.Dropdown([FROM_PROMPT], value=FROM_PROMPT, label="class",
                                 elem_id="textedit-class")
             with gr.Accordion("more settings", open=False):
-                seed = gr.Number(value=0, label="seed", precision=0, minimum=0,
-                                 maximum=SEED_MAX, elem_id="textedit-seed")
+                seed = seed_box("textedit-seed")
                 steps = gr.Number(value=REPAINT_DEFAULTS["steps"], precision=0, minimum=1,
                                   maximum=STEPS_MAX, label="steps", elem_id="textedit-steps")
                 jumps = gr.Number(value=REPAINT_DEFAULTS["jumps"], precision=0, minimum=1,
