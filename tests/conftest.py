@@ -53,6 +53,26 @@ def subprocess_env() -> dict[str, str]:
 PYTHON = sys.executable
 
 
+def assert_ranks_identical(run_dir: Path, world: int) -> dict:
+    """The run's ranks.json: `world` ranks that ended with bit-identical weights, the weights
+    rank 0 saved last. Returns those saved tensors."""
+    import json
+
+    from safetensors.torch import load_file
+
+    from genlab.engine.checkpoint import list_checkpoints
+    from genlab.engine.hardware import state_digest
+
+    ranks = json.loads((run_dir / "ranks.json").read_text())
+    digests = ranks["weights_sha256"]
+    assert ranks["world_size"] == world and len(digests) == world, ranks
+    assert len(set(digests)) == 1, digests
+    tensors = load_file(list_checkpoints(run_dir / "checkpoints")[-1] / "weights.safetensors")
+    nets = {k[len("nets."):]: v for k, v in tensors.items() if k.startswith("nets.")}
+    assert state_digest(nets) == digests[0]
+    return tensors
+
+
 @pytest.fixture(scope="session")
 def trained_run(tmp_path_factory):
     """A tiny conditional DCGAN run on shapes, trained once for the whole session."""
