@@ -73,6 +73,19 @@ def assert_ranks_identical(run_dir: Path, world: int) -> dict:
     return tensors
 
 
+@pytest.fixture(scope="module")
+def ddpm_run(tmp_path_factory):
+    """A tiny class-conditional DDPM on 16 px shapes (3 classes), trained for 3 steps."""
+    from genlab import train
+    from genlab.runs.config import load_config
+
+    out = tmp_path_factory.mktemp("ddpm")
+    cfg = load_config(ROOT / "configs" / "ddpm-shapes.yaml",
+                      tiny(out, "data.shapes.label=shape", "train.steps=3", "name=ddpm",
+                           method="ddpm"))
+    return train(cfg, show_progress=False).run_dir
+
+
 @pytest.fixture(scope="session")
 def trained_run(tmp_path_factory):
     """A tiny conditional DCGAN run on shapes, trained once for the whole session."""

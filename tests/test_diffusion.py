@@ -33,15 +33,6 @@ from genlab.sampling import (
 SHAPES = ["data.shapes.label=shape"]
 
 
-@pytest.fixture(scope="module")
-def ddpm_run(tmp_path_factory):
-    """A tiny class-conditional DDPM on 16 px shapes (3 classes), trained for 3 steps."""
-    out = tmp_path_factory.mktemp("ddpm")
-    cfg = load_config(ROOT / "configs" / "ddpm-shapes.yaml",
-                      tiny(out, *SHAPES, "train.steps=3", "name=ddpm", method="ddpm"))
-    return train(cfg, show_progress=False).run_dir
-
-
 def _image(size=16, seed=0):
     return torch.randint(0, 256, (3, size, size), generator=torch.Generator().manual_seed(seed),
                          dtype=torch.uint8)

@@ -1,27 +1,16 @@
-"""The diffusion UNet's arithmetic when sampling: fp32 by default on CPUs, bf16 on request
-(autocast around the UNet only, its output back in fp32), and the --precision flag's errors."""
+"""The diffusion UNet's arithmetic when sampling: auto (bf16 where the hardware is fast at it,
+as in training), fp32 or bf16 (autocast around the UNet only, its output back in fp32), and
+the --precision flag's errors."""
 
 import pytest
 import torch
 
-from conftest import ROOT, assert_one_line_error, run_cli, tiny
-from genlab import train
+from conftest import assert_one_line_error, run_cli
 from genlab.engine.hardware import cpu_has_fast_bf16
 from genlab.errors import ConfigError
 from genlab.generate.guidance import sampling_options, sampling_precision
-from genlab.runs.config import load_config
 from genlab.runs.load import load_run
 from genlab.sampling import in_precision
-
-SHAPES = ["data.shapes.label=shape"]
-
-
-@pytest.fixture(scope="module")
-def ddpm_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("ddpm")
-    cfg = load_config(ROOT / "configs" / "ddpm-shapes.yaml",
-                      tiny(out, *SHAPES, "train.steps=3", "name=ddpm", method="ddpm"))
-    return train(cfg, show_progress=False).run_dir
 
 
 def test_in_precision_runs_the_unet_in_bf16_and_answers_fp32():
