@@ -1,6 +1,7 @@
 """Training throughput: genlab's engine against a plain PyTorch loop, same nets, same data.
 
     python benchmarks/train_throughput.py [--steps 40] [--batch 128] [--methods dcgan wgan-gp]
+        [--repeats 3] [--set train.compile=true ...]
 
 For each method it trains the same architecture on Fashion-MNIST (batch 128) twice in one run:
   plain  - a torch DataLoader over a Dataset with per-item ToTensor/Normalize, fp32, the loop
@@ -9,8 +10,10 @@ For each method it trains the same architecture on Fashion-MNIST (batch 128) twi
            the device, precision=auto: bf16 autocast on CPUs with AMX/AVX512-BF16).
 Images/s counts real images consumed (WGAN-GP: 5 critic batches per generator step). The
 first steps are warm-up and not timed. The two loops alternate `--repeats` times and the
-medians are reported, so a burst of other load on the machine moves both. Prints a table and
-the genlab/plain ratio.
+medians are reported, so a burst of other load on the machine moves both. Prints a table:
+medians with the lowest and highest run in brackets, and the ratio of the medians with the
+range of the per-repeat ratios (each genlab run against the plain run just before it).
+`--set` passes config overrides to the genlab loop only (e.g. train.compile=true).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -72,9 +76,13 @@ def plain_loop(method: str, steps: int, batch: int) -> float:
             return next(batches)[0]
 
     def step() -> None:
-        for _ in range(m.n_critic):
+        for i in range(m.n_critic):
             real = next_batch()
-            fake = G(torch.randn(batch, m.z_dim)).detach()
+            # the last critic batch's fakes also train the generator (the DCGAN reference
+            # code's and PyTorch's DCGAN tutorial's way; genlab does the same)
+            with torch.set_grad_enabled(i == m.n_critic - 1):
+                fake_g = G(torch.randn(batch, m.z_dim))
+            fake = fake_g.detach()
             r, f = D(real), D(fake)
             if m.loss == "wasserstein":
                 alpha = torch.rand(batch, 1, 1, 1)
@@ -88,7 +96,7 @@ def plain_loop(method: str, steps: int, batch: int) -> float:
             opt_d.zero_grad()
             loss_d.backward()
             opt_d.step()
-        out = D(G(torch.randn(batch, m.z_dim)))
+        out = D(fake_g)
         loss_g = -out.mean() if m.loss == "wasserstein" else \
             F.binary_cross_entropy_with_logits(out, torch.ones_like(out))
         opt_g.zero_grad()
@@ -103,13 +111,13 @@ def plain_loop(method: str, steps: int, batch: int) -> float:
     return steps * batch * m.n_critic / (time.perf_counter() - t0)
 
 
-def genlab_loop(method: str, steps: int, batch: int) -> tuple[float, str]:
+def genlab_loop(method: str, steps: int, batch: int, overrides: list[str]) -> tuple[float, str]:
     with tempfile.TemporaryDirectory() as tmp:
         cfg = load_config(ROOT / "configs" / f"{method}.yaml", [
             f"train.steps={WARMUP + steps}", f"train.batch_size={batch}",
             f"train.log_every={WARMUP}",
             "train.sample_every=0", "train.ckpt_every=0", "train.tensorboard=false",
-            f"train.out_dir={tmp}"])
+            f"train.out_dir={tmp}", *overrides])
         trainer = build_trainer(cfg, show_progress=False)
         trainer.run()
         records = [json.loads(x) for x in (trainer.run_dir / "metrics.jsonl").read_text()
@@ -125,16 +133,30 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--methods", nargs="+", default=["dcgan", "wgan-gp"])
     parser.add_argument("--repeats", type=int, default=3, help="alternating runs of each loop")
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="config overrides for the genlab loop")
     args = parser.parse_args()
     print(f"machine: {platform.processor() or platform.machine()}, "
           f"{torch.get_num_threads()} threads, torch {torch.__version__}")
+    print(f"medians of {args.repeats} alternating runs of {args.steps} timed steps "
+          "[lowest-highest run]" + (f"; genlab with {' '.join(args.set)}" if args.set else ""))
     print("| method | plain loop (fp32) img/s | genlab img/s | genlab precision | ratio |")
     print("|---|---|---|---|---|")
     for method in args.methods:
-        plain = plain_loop(method, args.steps, args.batch)
-        fast, precision = genlab_loop(method, args.steps, args.batch)
-        print(f"| {method} | {plain:.0f} | {fast:.0f} | {precision} | {fast / plain:.2f}x |",
-              flush=True)
+        plain, fast = [], []
+        for _ in range(args.repeats):
+            plain.append(plain_loop(method, args.steps, args.batch))
+            rate, precision = genlab_loop(method, args.steps, args.batch, args.set)
+            fast.append(rate)
+        ratios = [f / p for f, p in zip(fast, plain, strict=True)]
+        ratio = statistics.median(fast) / statistics.median(plain)
+        print(f"| {method} | {spread(plain)} | {spread(fast)} | {precision} | {ratio:.2f}x "
+              f"[{min(ratios):.2f}-{max(ratios):.2f}] |", flush=True)
+
+
+def spread(values: list[float]) -> str:
+    """The median and, in brackets, the lowest and highest value."""
+    return f"{statistics.median(values):.0f} [{min(values):.0f}-{max(values):.0f}]"
 
 
 if __name__ == "__main__":

@@ -53,6 +53,39 @@ def subprocess_env() -> dict[str, str]:
 PYTHON = sys.executable
 
 
+def assert_ranks_identical(run_dir: Path, world: int) -> dict:
+    """The run's ranks.json: `world` ranks that ended with bit-identical weights, the weights
+    rank 0 saved last. Returns those saved tensors."""
+    import json
+
+    from safetensors.torch import load_file
+
+    from genlab.engine.checkpoint import list_checkpoints
+    from genlab.engine.hardware import state_digest
+
+    ranks = json.loads((run_dir / "ranks.json").read_text())
+    digests = ranks["weights_sha256"]
+    assert ranks["world_size"] == world and len(digests) == world, ranks
+    assert len(set(digests)) == 1, digests
+    tensors = load_file(list_checkpoints(run_dir / "checkpoints")[-1] / "weights.safetensors")
+    nets = {k[len("nets."):]: v for k, v in tensors.items() if k.startswith("nets.")}
+    assert state_digest(nets) == digests[0]
+    return tensors
+
+
+@pytest.fixture(scope="module")
+def ddpm_run(tmp_path_factory):
+    """A tiny class-conditional DDPM on 16 px shapes (3 classes), trained for 3 steps."""
+    from genlab import train
+    from genlab.runs.config import load_config
+
+    out = tmp_path_factory.mktemp("ddpm")
+    cfg = load_config(ROOT / "configs" / "ddpm-shapes.yaml",
+                      tiny(out, "data.shapes.label=shape", "train.steps=3", "name=ddpm",
+                           method="ddpm"))
+    return train(cfg, show_progress=False).run_dir
+
+
 @pytest.fixture(scope="session")
 def trained_run(tmp_path_factory):
     """A tiny conditional DCGAN run on shapes, trained once for the whole session."""

@@ -14,7 +14,7 @@ from conftest import ROOT, TINY_METHOD, run_cli, tiny
 from genlab import train
 from genlab.errors import ConfigError
 from genlab.generate.edit import img2img, inpaint
-from genlab.generate.guidance import sampling_options
+from genlab.generate.guidance import sampling_options, sampling_precision
 from genlab.methods.base import DataInfo
 from genlab.methods.diffusion import DDPM
 from genlab.runs.config import load_config
@@ -31,15 +31,6 @@ from genlab.sampling import (
 )
 
 SHAPES = ["data.shapes.label=shape"]
-
-
-@pytest.fixture(scope="module")
-def ddpm_run(tmp_path_factory):
-    """A tiny class-conditional DDPM on 16 px shapes (3 classes), trained for 3 steps."""
-    out = tmp_path_factory.mktemp("ddpm")
-    cfg = load_config(ROOT / "configs" / "ddpm-shapes.yaml",
-                      tiny(out, *SHAPES, "train.steps=3", "name=ddpm", method="ddpm"))
-    return train(cfg, show_progress=False).run_dir
 
 
 def _image(size=16, seed=0):
@@ -362,9 +353,15 @@ def test_bench_diffusion_smoke(tmp_path, capsys, monkeypatch):
     page = (tmp_path / "results" / "diffusion-shapes.md").read_text()
     assert "| ddpm | 4 |" in page and "| ddim | 3 |" in page and "| dpm | 2 |" in page
     assert "Classifier-free guidance" in page and "DDIM paper" in page
+    other = "fp32" if sampling_precision("auto", torch.device("cpu")) == "bf16" else "bf16"
+    assert f"| ddim | 2 | {other} |" in page and "95% interval" in page  # precision checks
+    claims = [line for line in page.splitlines() if line.startswith("- *")]
+    # the DDIM trend and bf16 (DDIM-20 and guidance 3/5 are not in this toy grid)
+    assert len(claims) == 2 and all(line.count("**") == 2 for line in claims), claims
     raw = tmp_path / "results" / "diffusion-shapes" / "raw"
     row = json.loads((raw / "cfg-2.json").read_text())
     assert row["cfg"] == 2 and 0 <= row["cond_acc"] <= 1 and row["seconds_per_image"] > 0
+    assert row["fid_se"] > 0 and row["unet_precision"] != other and row["fid_draws"] == 200
     assert (raw.parent / row["grid"]).is_file()
     code, out, err = run_cli(args, capsys)
     assert code == 0 and "trained earlier" in out + err and "done earlier" in out + err

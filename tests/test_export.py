@@ -71,7 +71,7 @@ def _seed(seed):
 def test_conditional_export_samples_as_genlab(eps_run, tmp_path, capsys):
     pipe = _export(eps_run, tmp_path / "pipe", capsys)
     assert type(pipe).__name__ == "GenlabPipeline" and pipe.num_classes == 3
-    run = load_run(eps_run)
+    run = load_run(eps_run, precision="fp32")
     labels = torch.tensor([0, 2, 1, 2])
     # the run's own defaults (DDIM, 2 steps, eta 0, CFG 3) on both sides
     theirs = _pipe_images(pipe, class_labels=labels.tolist(), generator=_seed(3))
@@ -94,7 +94,7 @@ def test_stochastic_samplers_match_too(eps_run, tmp_path, capsys):
     """Fresh noise in the steps (DDIM with eta, DDPM, DPM-Solver swapped in the diffusers way)
     is seeded from the starting noise, as genlab seeds it."""
     pipe = _export(eps_run, tmp_path / "pipe", capsys)
-    run = load_run(eps_run)
+    run = load_run(eps_run, precision="fp32")
     labels = torch.tensor([1, 0])
     opts = sampling_options(run, steps=3, eta=0.7)
     theirs = _pipe_images(pipe, class_labels=labels, num_inference_steps=3, eta=0.7,
@@ -131,7 +131,7 @@ def test_v_prediction_export_samples_as_genlab(v_run, tmp_path, capsys):
     within float tolerance of them."""
     pipe = _export(v_run, tmp_path / "pipe", capsys)
     assert pipe.scheduler.config.prediction_type == "v_prediction"
-    run = load_run(v_run)
+    run = load_run(v_run, precision="fp32")
     labels = torch.tensor([0, 2, 1, 2])
     ours = run.sample(4, seed=3, labels=labels)
     theirs = _pipe_images(pipe, class_labels=labels, generator=_seed(3))
@@ -175,7 +175,7 @@ def test_unconditional_export_samples_as_genlab(unconditional_run, tmp_path, cap
     pipe = _export(unconditional_run, tmp_path / "pipe", capsys)
     assert pipe.num_classes == 0
     assert type(pipe.scheduler).__name__ == "DDPMScheduler"  # the run's sampler
-    run = load_run(unconditional_run)
+    run = load_run(unconditional_run, precision="fp32")
     theirs = _pipe_images(pipe, batch_size=3, generator=_seed(4))  # DDPM, 3 steps
     assert torch.allclose(theirs, run.sample(3, seed=4), atol=ATOL)
     # the same starting noise given as latents

@@ -299,3 +299,19 @@ def test_conditional_accuracy():
     assert conditional_accuracy(pred, requested) == 0.5  # -1 (unreadable) counts as wrong
     with pytest.raises(EvalError, match="requested"):
         conditional_accuracy(pred, requested[:3])
+
+
+def test_fid_bootstrap_se_matches_the_delta_method():
+    """1-d features, real N(0, 1) fixed, fake N(m, 1): FID ~ (mean - 0)^2 + (sd - 1)^2, whose
+    standard error over fake samples is about 2 m / sqrt(n) (the mean's SE is 1 / sqrt(n))."""
+    rng = np.random.default_rng(0)
+    real, m, n = rng.standard_normal((20_000, 1)), 1.0, 2000
+    fake = rng.standard_normal((n, 1)) + m
+    se = stats.fid_bootstrap_se(real, fake, draws=400, seed=1)
+    assert se == pytest.approx(2 * m / math.sqrt(n), rel=0.15)
+    assert stats.fid_bootstrap_se(real, fake, draws=400, seed=1) == se  # seeded
+    # four times the samples: half the error
+    quarter = stats.fid_bootstrap_se(real, fake[:500], draws=400, seed=1)
+    assert quarter / se == pytest.approx(2.0, rel=0.2)
+    with pytest.raises(EvalError, match="at least 2 draws"):
+        stats.fid_bootstrap_se(real, fake, draws=1)

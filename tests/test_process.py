@@ -1,6 +1,5 @@
 """Real training processes: Ctrl-C saves and exits cleanly, SIGKILL never corrupts, torchrun."""
 
-import json
 import os
 import random
 import signal
@@ -9,9 +8,8 @@ import time
 from pathlib import Path
 
 import pytest
-from safetensors.torch import load_file
 
-from conftest import PYTHON, ROOT, subprocess_env, tiny
+from conftest import PYTHON, ROOT, assert_ranks_identical, subprocess_env, tiny
 from genlab.engine.checkpoint import list_checkpoints, load_checkpoint
 
 pytestmark = pytest.mark.slow
@@ -102,17 +100,7 @@ def test_torchrun_two_ranks_stay_identical_and_only_rank0_writes(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert [p.name for p in out.iterdir()] == ["ddp"]  # one run folder: rank 1 wrote nothing
     assert sorted(p.name for p in tmp_path.iterdir()) == ["runs"]
-    run_dir = out / "ddp"
-    ranks = json.loads((run_dir / "ranks.json").read_text())
-    assert ranks["world_size"] == 2
-    digests = ranks["weights_sha256"]
-    assert len(digests) == 2 and digests[0] == digests[1]
-    # rank 0's saved weights are those digests: both ranks hold what was saved
-    from genlab.engine.hardware import state_digest
-
-    tensors = load_file(list_checkpoints(run_dir / "checkpoints")[-1] / "weights.safetensors")
-    nets = {k[len("nets."):]: v for k, v in tensors.items() if k.startswith("nets.")}
-    assert state_digest(nets) == digests[0]
+    assert_ranks_identical(out / "ddp", 2)  # and they hold the weights rank 0 saved
 
 
 def _torchrun_tiny(tmp_path, method, preset, port_offset):
@@ -128,10 +116,7 @@ def _torchrun_tiny(tmp_path, method, preset, port_offset):
                           text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert [p.name for p in out.iterdir()] == ["ddp"]
-    ranks = json.loads((out / "ddp" / "ranks.json").read_text())
-    digests = ranks["weights_sha256"]
-    assert ranks["world_size"] == 2 and len(digests) == 2 and digests[0] == digests[1]
-    return load_file(list_checkpoints(out / "ddp" / "checkpoints")[-1] / "weights.safetensors")
+    return assert_ranks_identical(out / "ddp", 2)
 
 
 @pytest.mark.parametrize("method, preset", [("pix2pix", "pix2pix-shapes"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 
 import torch
 import torch.nn.functional as F
@@ -94,7 +95,11 @@ def gradient_penalty(
     # enable_grad: the penalty is meaningless without a graph, even if called under no_grad.
     with torch.enable_grad():
         x_hat.requires_grad_(True)
-        scores = critic(x_hat)
+        # A compiled critic (train.compile) runs eagerly here: torch.compile's graphs do
+        # not support the double backward this penalty needs (set_stance: torch >= 2.6).
+        stance = getattr(torch.compiler, "set_stance", None)
+        with stance("force_eager") if stance else nullcontext():
+            scores = critic(x_hat)
         # Summing is fine: each score depends only on its own example.
         (grad,) = torch.autograd.grad(scores.to(work).sum(), x_hat, create_graph=True)
         norms = grad.to(work).flatten(1).norm(2, dim=1)

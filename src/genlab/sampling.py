@@ -29,6 +29,7 @@ from genlab.errors import ConfigError
 EpsFn = Callable[[Tensor, Tensor], Tensor]
 Guide = Callable[[Tensor], Tensor]
 SAMPLERS = ("ddpm", "ddim", "dpm")
+PRECISIONS = ("fp32", "bf16")  # the UNet's arithmetic when sampling ("auto" is resolved above)
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class SamplingOptions:
     cfg: float = 3.0
     guide: Guide | None = None  # predicted clean images [N, C, H, W] -> loss [N]
     guide_scale: float = 1.0
+    precision: str = "fp32"  # the UNet's arithmetic; the sampler's own stays fp32
 
 
 def check_truncation(psi: float, truncatable: bool = True, name: str = "this") -> None:
@@ -85,6 +87,24 @@ def as_eps(unet: Any, prediction_type: str, alphas_cumprod: Tensor) -> Any:
         return SimpleNamespace(sample=a.sqrt() * v + (1 - a).sqrt() * x)
 
     return eps_unet
+
+
+def in_precision(unet: Any, precision: str) -> Any:
+    """The UNet run under bf16 autocast where `precision` is "bf16", its output back in fp32:
+    only the network's convolutions and matmuls drop to bf16, while guidance, the v-to-eps
+    conversion and the scheduler's updates of x_t keep fp32."""
+    if precision not in PRECISIONS:
+        raise ConfigError(f"unknown sampling precision {precision!r}: use auto, "
+                          f"{', '.join(PRECISIONS)}")
+    if precision == "fp32":
+        return unet
+
+    def unet_bf16(x: Tensor, t: Tensor, **kwargs: Any) -> SimpleNamespace:
+        with torch.autocast(x.device.type, dtype=torch.bfloat16):
+            out = unet(x, t, **kwargs).sample
+        return SimpleNamespace(sample=out.float())
+
+    return unet_bf16
 
 
 def sampler_config(train_config: dict[str, Any]) -> dict[str, Any]:

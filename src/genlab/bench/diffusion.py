@@ -15,13 +15,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from genlab.bench.common import done_with, machine_id, pinned_judge, preset_path
 from genlab.bench.diffusion_page import write_diffusion_page
 from genlab.engine.progress import console
-from genlab.files import write_json
-from genlab.generate.guidance import sampling_options
+from genlab.files import atomic_path, write_json
+from genlab.generate.guidance import sampling_options, sampling_precision
 from genlab.generate.sample import generate_images
 from genlab.images import save_grid
 from genlab.metrics.evaluate import Evaluator
@@ -31,7 +32,10 @@ from genlab.runs.train import build_trainer
 
 FAST_STEPS = (10, 20, 50, 100)
 CFG_SCALES = (0.0, 1.0, 3.0, 5.0)
-SHOWN = ("fid", "kid", "kid_std", "precision", "recall", "coverage", "cond_acc", "class_kl")
+FID_DRAWS = 200  # bootstrap resamples behind each row's FID standard error
+BATCH = 250  # images sampled at once (measured: benchmarks/sampling_speed.py)
+SHOWN = ("fid", "fid_se", "kid", "kid_std", "precision", "recall", "coverage", "cond_acc",
+         "class_kl")
 
 
 def _train(cfg_path: Path, data: str, minutes: float, run_dir: Path, raw: Path,
@@ -60,19 +64,46 @@ def _train(cfg_path: Path, data: str, minutes: float, run_dir: Path, raw: Path,
     return result
 
 
-def _row(key: str, raw: Path, assets: Path, run: Any, ev: Evaluator, n: int, judge: str,
-         **sampling: Any) -> dict[str, Any]:
-    path = raw / f"{key}.json"
-    if done_with(path, judge, clock="cpu", n=n):
-        console.print(f"{key}: done earlier", highlight=False)
-        return json.loads(path.read_text())
+def samples_name(n: int, **sampling: Any) -> str:
+    """The file a row's samples are kept in, named by its options."""
+    return "-".join(f"{k}{v:g}" if isinstance(v, float) else f"{k}{v}"
+                    for k, v in sorted(sampling.items())) + f"-n{n}.npz"
+
+
+def _samples(key: str, run: Any, n: int, cache: Path,
+             **sampling: Any) -> tuple[torch.Tensor, torch.Tensor | None, float]:
+    """A row's n images, labels and CPU seconds, sampled once and kept in the run folder
+    (named by the options, so rows with the same options share them): the statistics can be
+    recomputed without sampling again."""
+    path = cache / samples_name(n, **sampling)
+    if path.is_file():
+        kept = np.load(path)
+        labels = torch.from_numpy(kept["labels"]) if "labels" in kept else None
+        return torch.from_numpy(kept["images"]), labels, float(kept["seconds"])
     console.print(f"{key}: sampling {n} images", highlight=False)
     options = sampling_options(run, **sampling)
     start = time.process_time()  # CPU seconds: fair when other work shares the machine
-    images, labels = generate_images(run.method, n, seed=0, batch_size=250, options=options)
+    images, labels = generate_images(run.method, n, seed=0, batch_size=BATCH, options=options)
     seconds = time.process_time() - start
-    result = {k: v for k, v in ev.evaluate(images, labels).items() if k in SHOWN}
-    result.update(seconds_per_image=seconds / n, clock="cpu", n=n, judge=judge, **sampling)
+    with atomic_path(path) as tmp, tmp.open("wb") as f:
+        np.savez(f, images=images.numpy(), seconds=seconds,
+                 **({"labels": labels.numpy()} if labels is not None else {}))
+    return images, labels, seconds
+
+
+def _row(key: str, raw: Path, assets: Path, run: Any, ev: Evaluator, n: int, judge: str,
+         **sampling: Any) -> dict[str, Any]:
+    path = raw / f"{key}.json"
+    if done_with(path, judge, clock="cpu", n=n, fid_draws=FID_DRAWS):
+        console.print(f"{key}: done earlier", highlight=False)
+        return json.loads(path.read_text())
+    images, labels, seconds = _samples(key, run, n, run.path / "samples", **sampling)
+    result = {k: v for k, v in ev.evaluate(images, labels, fid_draws=FID_DRAWS).items()
+              if k in SHOWN}
+    options = {k: v for k, v in sampling.items() if k != "precision"}  # not the metric
+    result.update(seconds_per_image=seconds / n, clock="cpu", n=n, judge=judge,
+                  fid_draws=FID_DRAWS, batch=BATCH, unet_precision=sampling["precision"],
+                  **options)
     if labels is not None:  # four samples of each class, a row per class
         pick = torch.cat([torch.nonzero(labels == c).flatten()[:4]
                           for c in range(int(labels.max()) + 1)])
@@ -84,6 +115,7 @@ def _row(key: str, raw: Path, assets: Path, run: Any, ev: Evaluator, n: int, jud
 def bench_diffusion(*, data: str = "fashion-mnist", minutes: float = 10.0, n: int = 200,
                     config: str = "ddpm-fashion", full_steps: int = 1000,
                     fast_steps: tuple[int, ...] = FAST_STEPS,
+                    dpm_steps: tuple[int, ...] | None = None,
                     cfg_scales: tuple[float, ...] = CFG_SCALES, runs: Path = Path("runs"),
                     out: Path = Path("docs/results"), overrides: list[str] | None = None,
                     progress: bool = True) -> Path:
@@ -100,18 +132,26 @@ def bench_diffusion(*, data: str = "fashion-mnist", minutes: float = 10.0, n: in
                           "(method.conditional=true)")
     judge = pinned_judge(out, run.cfg.data, progress)
     ev = Evaluator(run.cfg.data, n=n, progress=progress)
+    # every row in the precision sampling uses by default here; DDIM's rows again in the
+    # other one, to measure what the precision changes
+    precision = sampling_precision("auto", run.device)
+    other = "fp32" if precision == "bf16" else "bf16"
     samplers: dict[str, dict[str, Any]] = {}
-    grid = [("ddpm", full_steps)] + [(s, k) for s in ("ddim", "dpm") for k in fast_steps]
+    grid = [("ddpm", full_steps)] + [(s, k) for s, ks in (("ddim", fast_steps),
+                                                         ("dpm", dpm_steps or fast_steps))
+                                     for k in ks]
     for sampler, steps in grid:
         samplers[f"{sampler}-{steps}"] = _row(f"{sampler}-{steps}", raw, assets, run, ev, n,
-                                              judge,
-                                              sampler=sampler, steps=steps, cfg=1.0, eta=0.0)
+                                              judge, sampler=sampler, steps=steps, cfg=1.0,
+                                              eta=0.0, precision=precision)
+    checks = {k: _row(f"ddim-{k}-{other}", raw, assets, run, ev, n, judge, sampler="ddim",
+                      steps=k, cfg=1.0, eta=0.0, precision=other) for k in fast_steps}
     guidance = {s: _row(f"cfg-{s:g}", raw, assets, run, ev, n, judge, sampler="ddim", steps=50,
-                        cfg=s, eta=0.0) for s in cfg_scales}
+                        cfg=s, eta=0.0, precision=precision) for s in cfg_scales}
     protocol = {"data": data, "config": config, "minutes": minutes, **trained, "n": n,
                 **ev.protocol(), "floor": {k: v for k, v in ev.floor().items() if k in SHOWN},
                 "threads": torch.get_num_threads(), "judge": judge, "machine": machine_id(),
                 **({"overrides": " ".join(overrides)} if overrides else {})}
     write_json(raw / "protocol.json", protocol)
     return write_diffusion_page(out, data=data, protocol=protocol, samplers=samplers,
-                                guidance=guidance, full=f"ddpm-{full_steps}")
+                                guidance=guidance, full=f"ddpm-{full_steps}", checks=checks)

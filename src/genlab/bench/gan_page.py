@@ -1,9 +1,11 @@
-"""The results page of `genlab bench gan`: every number read from the benchmark's result files."""
+"""The results page of `genlab bench gan`: every number read from the benchmark's result
+files (`raw/`, and the pinned judge's class names), so the page can be written again from the
+committed files alone (`rewrite_gan_page`); each claim is decided by `verdicts`."""
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,20 +15,33 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from genlab.bench.common import GAN_METHODS  # noqa: E402
-from genlab.bench.verdicts import mean_std  # noqa: E402
+from genlab.bench.verdicts import (  # noqa: E402
+    ALPHA,
+    NOT_RESOLVED,
+    Part,
+    cell,
+    claim_line,
+    compare,
+    compare_paired,
+    mean_std,
+)
+from genlab.errors import ConfigError  # noqa: E402
+from genlab.metrics.report import plot_class_histogram  # noqa: E402
+
+Results = dict[str, list[dict[str, Any]]]  # method -> one raw row per seed
 
 TABLE = [("fid", "FID"), ("kid", "KID"), ("is", "IS"), ("precision", "precision"),
          ("recall", "recall"), ("coverage", "coverage"), ("classes_covered", "classes covered"),
          ("class_kl", "class KL"), ("steps", "steps"), ("images_per_s", "images/s")]
 
 
-def _load(raw: Path, protocol: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+def _load(raw: Path, protocol: dict[str, Any]) -> Results:
     """Every method with results measured under `protocol` (same judge, clock and machine):
     the GAN family in its order, then the others."""
     same = [k for k in ("judge", "clock", "machine") if k in protocol]
     found = {p.stem.rsplit("-s", 1)[0] for p in raw.glob("*-s[0-9]*.json")}
     methods = [m for m in GAN_METHODS if m in found] + sorted(found - set(GAN_METHODS))
-    out: dict[str, list[dict[str, Any]]] = {}
+    out: Results = {}
     for method in methods:
         runs = sorted(raw.glob(f"{method}-s*.json"))
         if runs:
@@ -36,47 +51,77 @@ def _load(raw: Path, protocol: dict[str, Any]) -> dict[str, list[dict[str, Any]]
     return out
 
 
-def _cell(runs: list[dict[str, Any]], key: str) -> str:
-    values = [r[key] for r in runs if key in r]
+def _stat(values: list[float], digits: int) -> str:
+    """A table cell: mean ± std over seeds ("-": none)."""
     if not values:
         return "-"
-    mean, std = mean_std([float(v) for v in values])
-    digits = {"images_per_s": 0, "steps": 0, "classes_covered": 1}.get(key, 3)
+    mean, std = mean_std(values)
     return f"{mean:.{digits}f} ± {std:.{digits}f}" if len(values) > 1 else f"{mean:.{digits}f}"
 
 
-def _m(runs: dict[str, list[dict[str, Any]]], method: str, key: str) -> tuple[float, float]:
-    return mean_std([float(r[key]) for r in runs[method]])
+def _cell(runs: list[dict[str, Any]], key: str) -> str:
+    digits = {"images_per_s": 0, "steps": 0, "classes_covered": 1}.get(key, 3)
+    return _stat([float(r[key]) for r in runs if key in r], digits)
 
 
-UNDECIDED = "undecided (needs at least 2 seeds of each method)"
+def _values(res: Results, method: str, key: str) -> list[float]:
+    return [float(r[key]) for r in res.get(method, []) if key in r]
 
 
-def _better(res: dict[str, list[dict[str, Any]]], a: str, b: str, key: str,
-            higher: bool) -> tuple[bool | None, str]:
-    """Is method b better than a on `key` by more than one std of each? None while either has
-    a single seed (no spread to compare against). And the numbers."""
-    ma, sa = _m(res, a, key)
-    mb, sb = _m(res, b, key)
-    better = (mb > ma + sa + sb) if higher else (mb < ma - sa - sb)
-    if min(len(res[a]), len(res[b])) < 2:
-        return None, f"{key} {a} {ma:.3f} vs {b} {mb:.3f}"
-    return better, f"{key} {a} {ma:.3f} vs {b} {mb:.3f}"
+OUTCOME = {True: "holds", False: "the other way", None: "not resolved"}
 
 
-def _claims(res: dict[str, list[dict[str, Any]]]) -> list[str]:
-    """Each classic claim, with the numbers that support or refute it."""
+def _tagged(part: Part) -> Part:
+    """The condition with how it came out in words (for claims of several conditions)."""
+    return Part(part.holds, f"{part.text}: {OUTCOME[part.holds]}")
+
+
+def _better(res: Results, a: str, b: str, key: str, higher: bool, *,
+            tag: bool = False) -> Part:
+    """Is method b better than a on `key` (higher or lower) by Welch's t-test over seeds?
+    `tag`: say in words how it came out."""
+    va, vb = _values(res, a, key), _values(res, b, key)
+    part = compare(vb, va, lower=not higher, text=f"{key} {b} {cell(vb) if vb else '-'} vs "
+                   f"{a} {cell(va) if va else '-'}")
+    return _tagged(part) if tag else part
+
+
+def _sweep(rows: list[dict[str, Any]], psi: str, key: str) -> list[float]:
+    return [float(r["truncation"][psi][key]) for r in rows if psi in r["truncation"]]
+
+
+def _truncation(res: Results) -> list[str]:
+    """Truncation trades diversity for fidelity: precision up and recall down at psi 0.5
+    against 1.0 (the pair the StyleGAN page tests), paired over seeds: both psis are measured
+    on the same run, from the same latents."""
+    rows = [r for r in res.get("dcgan", []) if r.get("truncation")]
+    if not rows:
+        return []
+    parts = [_tagged(compare_paired(
+        _sweep(rows, "0.5", key), _sweep(rows, "1.0", key), lower=not rises,
+        text=f"{key} at psi 0.5 {cell(_sweep(rows, '0.5', key))} vs 1.0 "
+             f"{cell(_sweep(rows, '1.0', key))}"))
+        for key, rises in (("precision", True), ("recall", False))]
+    lines = [claim_line("Truncation trades diversity for fidelity: precision rises and recall "
+                        f"falls as psi shrinks (dcgan, {len(rows)} seed(s))", parts,
+                        "; every psi is in the sweep's table below")]
+    if parts[0].holds is not True:
+        lines.append("  Precision is not seen to rise. A likely reason: in a d-dimensional "
+                     "Gaussian z nearly every training latent has a norm close to sqrt(d) (10 "
+                     "for configs/dcgan.yaml's d = 100), so psi < 1 moves latents inside a "
+                     "shell the generator never saw; truncation was made for spaces like "
+                     "StyleGAN's W, not for DCGAN's z.")
+    return lines
+
+
+def _claims(res: Results) -> list[str]:
+    """Each classic claim, with its test figures and verdict (`verdicts`)."""
     lines = []
     for m in (m for m in ("gan", "dcgan") if m in res and "wgan-gp" in res):
-        checks = [_better(res, m, "wgan-gp", key, higher) for key, higher in
-                  (("recall", True), ("coverage", True), ("class_kl", False))]
-        wins = sum(bool(ok) for ok, _ in checks)
-        verdict = (UNDECIDED if any(ok is None for ok, _ in checks) else
-                   "supported" if wins == 3 else "not supported" if wins == 0 else
-                   f"partly supported ({wins} of 3 measures)")
-        lines.append(f"- *BCE GANs collapse modes, WGAN-GP does not* "
-                     f"({'; '.join(text for _, text in checks)}): **{verdict}** (better by "
-                     "more than one std of each side counts).")
+        parts = [_better(res, m, "wgan-gp", key, higher, tag=True) for key, higher in
+                 (("recall", True), ("coverage", True), ("class_kl", False))]
+        lines.append(claim_line(f"BCE GANs collapse modes, WGAN-GP does not ({m} against "
+                                "wgan-gp: higher recall and coverage, lower class KL)", parts))
     for a, b, key, higher, claim in (
             ("wgan", "wgan-gp", "fid", False,
              "The gradient penalty trains better than weight clipping"),
@@ -87,43 +132,16 @@ def _claims(res: dict[str, list[dict[str, Any]]]) -> list[str]:
             ("vae", "dcgan", "fid", False,
              "GAN samples are sharper than a VAE's (FID)")):
         if a in res and b in res:
-            ok, text = _better(res, a, b, key, higher)
-            verdict = UNDECIDED if ok is None else "supported" if ok else "not supported"
-            lines.append(f"- *{claim}* ({text}): **{verdict}**.")
-    steps = {m: _m(res, m, "steps")[0] for m in res if all("steps" in r for r in res[m])}
+            lines.append(claim_line(claim, [_better(res, a, b, key, higher)]))
+    steps = {m: mean_std(_values(res, m, "steps"))[0] for m in res
+             if all("steps" in r for r in res[m])}
     if "wgan-gp" in steps and "dcgan" in steps:
         lines.append(f"- Every verdict is for this budget: in the same CPU time WGAN-GP made "
                      f"{steps['wgan-gp']:.0f} generator steps against DCGAN's "
                      f"{steps['dcgan']:.0f} (each of its steps trains the critic 5 times, with "
                      "a double backward for the penalty), so claims about where training "
                      "ends up are tested on runs that have not converged.")
-    trunc = [r["truncation"] for r in res.get("dcgan", []) if "truncation" in r]
-    if trunc:
-        sweep = trunc[0]
-        psis = sorted(sweep, key=float)
-        prec = [sweep[p]["precision"] for p in psis]
-        rec = [sweep[p]["recall"] for p in psis]
-        # psi ascending: precision should fall and recall rise, overall and step by step
-        fidelity = prec[0] > prec[-1] and all(a >= b for a, b in zip(prec, prec[1:],
-                                                                      strict=False))
-        diversity = rec[0] < rec[-1] and all(a <= b for a, b in zip(rec, rec[1:],
-                                                                     strict=False))
-        verdict = ("supported" if fidelity and diversity else
-                   "partly supported" if fidelity or diversity else "not supported")
-        parts = (f"diversity {'is' if diversity else 'is not'} lost as psi shrinks (recall "
-                 f"{'falls' if diversity else 'does not fall steadily'}), fidelity "
-                 f"{'is' if fidelity else 'is not'} gained (precision "
-                 f"{'rises' if fidelity else 'does not rise steadily'})")
-        lines.append(f"- *Truncation trades diversity for fidelity* (dcgan seed 0, psi "
-                     f"{', '.join(psis)}: precision {', '.join(f'{p:.3f}' for p in prec)}; "
-                     f"recall {', '.join(f'{r:.3f}' for r in rec)}): **{verdict}**: {parts}.")
-        if not fidelity:
-            lines.append("  A likely reason: in a d-dimensional Gaussian z nearly every "
-                         "training latent has a norm close to sqrt(d) (10 for configs/dcgan.yaml's "
-                         "d = 100), so psi < 1 moves latents inside a "
-                         "shell the generator never saw; truncation was made for spaces "
-                         "like StyleGAN's W, not for DCGAN's z.")
-    return lines
+    return lines + _truncation(res)
 
 
 def _workers_flag(protocol: dict[str, Any]) -> str:
@@ -153,11 +171,10 @@ def _others_note(others: list[str]) -> str:
     return "".join(notes.get(m, "") for m in others)
 
 
-def write_gan_page(out: Path, *, data: str, methods: tuple[str, ...],
-                   protocol: dict[str, Any], class_names: list[str],
-                   plot_hist: Callable[..., Path]) -> Path:
+def write_gan_page(out: Path, *, data: str, protocol: dict[str, Any],
+                   class_names: list[str]) -> Path:
+    """The page of every method with results under `protocol`, whichever call measured it."""
     assets = out / f"gan-{data}"
-    del methods  # the page shows every method with results, whichever call ran it
     res = _load(assets / "raw", protocol)
     assets.mkdir(parents=True, exist_ok=True)
     others = [m for m in res if m not in GAN_METHODS]
@@ -185,7 +202,13 @@ def write_gan_page(out: Path, *, data: str, methods: tuple[str, ...],
     lines += ["", "Mean ± standard deviation over seeds. FID and KID in judge feature space "
               "(not comparable with Inception FIDs); lower is better for FID, KID and class "
               "KL, higher for the rest." + _others_note(others), "", "## What the numbers say",
-              ""]
+              "", f"Each claim shows its measures over seeds (mean ± std, then the per-seed "
+              f"values) and the test that decides it: Welch's t-test between two methods, a "
+              f"paired t-test where both sides come from the same runs (the truncation sweep). "
+              f"A claim is **supported** when every condition holds at p < {ALPHA} (two-sided), "
+              f"**refuted** when any condition is significant the other way, and "
+              f"**{NOT_RESOLVED}** otherwise: its difference is within what these seeds "
+              f"resolve (with one seed nothing is tested).", ""]
     lines += _claims(res) or ["- Not enough methods finished to test the claims."]
     # FID against training time
     fig, ax = plt.subplots(figsize=(6, 3.5))
@@ -196,7 +219,8 @@ def write_gan_page(out: Path, *, data: str, methods: tuple[str, ...],
     ax.set_xlabel("training minutes" + (" (CPU)" if protocol.get("clock") == "cpu" else ""))
     ax.set_ylabel("FID (judge, 2k samples)")
     ax.set_yscale("log")
-    ax.legend(fontsize=8)
+    if ax.lines:  # no curve (e.g. DDPM rows only): no legend to draw
+        ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(assets / "fid-vs-time.png", dpi=90)
     plt.close(fig)
@@ -206,17 +230,38 @@ def write_gan_page(out: Path, *, data: str, methods: tuple[str, ...],
     for method, runs in res.items():
         first = runs[0]
         if "hist_fake" in first:
-            plot_hist(first["hist_fake"], first["hist_real"], class_names,
+            plot_class_histogram(first["hist_fake"], first["hist_real"], class_names,
                       assets / f"hist-{method}.png")
         lines += [f"### {method}", "", f"![{method} samples](gan-{data}/{first['grid']}) "
                   f"![{method} classes](gan-{data}/hist-{method}.png)", ""]
-    trunc = [r["truncation"] for r in res.get("dcgan", []) if "truncation" in r]
-    if trunc:
-        lines += ["## Truncation sweep (dcgan, seed 0)", "", "| psi | FID | precision | recall |",
-                  "|---|---|---|---|"]
-        for psi, row in sorted(trunc[0].items(), key=lambda kv: float(kv[0])):
-            lines.append(f"| {psi} | {row['fid']:.3f} | {row['precision']:.3f} | "
-                         f"{row['recall']:.3f} |")
+    sweeps = [r for r in res.get("dcgan", []) if r.get("truncation")]
+    if sweeps:
+        lines += [f"## Truncation sweep (dcgan, mean ± std over {len(sweeps)} seed(s))", "",
+                  "| psi | FID | precision | recall |", "|---|---|---|---|"]
+        for psi in sorted(sweeps[0]["truncation"], key=float):
+            lines.append(f"| {psi} | " + " | ".join(_stat(_sweep(sweeps, psi, key), 3) for key
+                                                    in ("fid", "precision", "recall")) + " |")
     page = out / f"gan-{data}.md"
     page.write_text("\n".join(lines) + "\n")
     return page
+
+
+def _class_names(out: Path, judge: str) -> list[str]:
+    """The class names of the pinned judge (under out/judges) whose weights have this digest."""
+    for meta in sorted((out / "judges").glob("*/judge.json")):
+        weights = meta.parent / "weights.safetensors"
+        if weights.is_file() and hashlib.sha256(weights.read_bytes()).hexdigest()[:16] == judge:
+            return list(json.loads(meta.read_text())["class_names"])
+    raise ConfigError(f"no judge {judge} under {out / 'judges'}: the page's class histograms "
+                      "need the judge that measured it")
+
+
+def rewrite_gan_page(out: Path, data: str) -> Path:
+    """Write the page of `genlab bench gan --data <data>` again from its committed files alone
+    (raw/*.json, raw/protocol.json, the pinned judge): nothing is trained or evaluated."""
+    path = out / f"gan-{data}" / "raw" / "protocol.json"
+    if not path.is_file():
+        raise ConfigError(f"{path} not found: run `genlab bench gan --data {data}` first")
+    protocol = json.loads(path.read_text())
+    return write_gan_page(out, data=data, protocol=protocol,
+                          class_names=_class_names(out, protocol["judge"]))

@@ -36,7 +36,7 @@ from genlab.bench.text2img_approaches import (
     real_reference,
     text_ldm,
 )
-from genlab.bench.text2img_page import write_text2img_page
+from genlab.bench.text2img_page import EXAMPLES, write_text2img_page
 from genlab.engine.progress import console
 from genlab.errors import ConfigError
 from genlab.files import write_json
@@ -45,7 +45,6 @@ from genlab.generate.defaults import CLIP_GUIDE_SCALE
 from genlab.metrics.shapes_reader import read_shapes
 
 DEFAULT_STEPS = {"clip-vqgan": 300, "clip-diffusion": 50, "text-ldm": 50}
-EXAMPLES = 4  # prompts shown in the example grid
 TILE = 48  # pixels per image in the example grid, whatever size each model makes
 
 
@@ -182,4 +181,5 @@ def bench_text2img(*, clip: Path, vqgan: Path, diffusion: Path | None = None,
             "device": device, "clock": protocol["clock"], "threads": torch.get_num_threads(),
             "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}"}
     write_json(raw / "protocol.json", {**info, "prompts": protocol["prompts"]})
-    return write_text2img_page(out, rows=rows, info=info, prompts=chosen[:EXAMPLES])
+    return write_text2img_page(out, rows=rows, info=info,
+                               examples=[p.text for p in chosen[:EXAMPLES]])

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-import math
+import json
 from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
-from genlab.bench.text2img_approaches import ATTRS, CHANCE, Prompt
+from genlab.bench.text2img_approaches import ATTRS, CHANCE
+from genlab.bench.verdicts import (
+    ALPHA,
+    NOT_RESOLVED,
+    compare_hits_paired,
+    compare_rate,
+    verdict,
+)
+from genlab.errors import ConfigError
 
 GENERATIVE = ("clip-vqgan", "clip-diffusion", "text-ldm")
+ROWS = ("real", *GENERATIVE, "random")  # the page's order
+EXAMPLES = 4  # prompts shown in the example grid
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:
@@ -52,28 +62,52 @@ def _examples(out: Path, rows: dict[str, dict[str, Any]]) -> tuple[str | None, l
     return "examples.png", [row["label"] for _, row in shown]
 
 
-def _above_chance(acc: float, key: str, n: int) -> bool:
-    """More than two binomial standard errors above the chance rate."""
-    p = CHANCE[key]
-    return acc > p + 2 * math.sqrt(p * (1 - p) / n)
+def _hits(row: dict[str, Any], key: str) -> list[bool]:
+    """Per prompt, whether the reader found the attribute the prompt names (prompt order)."""
+    return [bool(item[key]) for item in row.get("items", []) if key in item]
 
 
-def _verdict(rows: dict[str, dict[str, Any]], measured: tuple[str, ...], n: int) -> list[str]:
+CHANCE_WORDS = {True: "above chance", False: "below chance",
+                None: f"difference from chance {NOT_RESOLVED}"}
+
+
+def _against_chance(row: dict[str, Any], key: str) -> str:
+    part = compare_rate(_hits(row, key), CHANCE[key], lower=False, text=_fmt(row[f"{key}_acc"], 2))
+    return f"{row['label']} {part.text}: {CHANCE_WORDS[part.holds]}"
+
+
+def _best(made: dict[str, dict[str, Any]], key: str) -> str:
+    """The best approach on `key`, and whether its lead over the runner-up is resolved on these
+    prompts: the exact McNemar test (every approach answered the same prompts, same seeds)."""
+    ranked = sorted(made, key=lambda name: -made[name][f"{key}_acc"])
+    best, second = made[ranked[0]], made[ranked[1]]
+    part = compare_hits_paired(_hits(best, key), _hits(second, key), unit="prompts", text=(
+        f"{_fmt(best[f'{key}_acc'], 2)} against the runner-up {second['label']} "
+        f"{_fmt(second[f'{key}_acc'], 2)}"))
+    return f"; *best: {best['label']}*, {part.text}: **{verdict([part])}**."
+
+
+def _verdict(rows: dict[str, dict[str, Any]], measured: tuple[str, ...], n: int,
+             machine: str) -> list[str]:
     made = {k: r for k, r in rows.items() if k in GENERATIVE and not r.get("skipped")}
     if not made:
         return ["- No approach was measured."]
-    lines = []
+    lines = [f"Accuracies are shares of the n = {n} prompts. Each approach against chance: the "
+             "exact two-sided binomial test of its count at the chance rate. The best approach "
+             "against the runner-up: the exact McNemar test on the prompts only one of the two "
+             "got right (both drew the same prompts with the same seeds). A difference counts "
+             f"(*above chance*, **supported**) at p < {ALPHA}, the other way round **refuted**, "
+             f"and otherwise it is **{NOT_RESOLVED}**.", ""]
     ceiling = rows.get("real", {})
     for key in measured:
-        best = max(made, key=lambda name, key=key: made[name][f"{key}_acc"])
-        parts = [f"{made[k]['label']} {_fmt(made[k][f'{key}_acc'], 2)}"
-                 f"{'' if _above_chance(made[k][f'{key}_acc'], key, n) else ' (chance level)'}"
-                 for k in made]
-        lines.append(f"- **{key}**: {', '.join(parts)} (chance {CHANCE[key]:.2f}, reader "
-                     f"ceiling {_fmt(ceiling.get(f'{key}_acc'), 2)})" +
-                     (f"; best: {made[best]['label']}." if len(made) > 1 else "."))
+        lines.append(f"- **{key}**: " + "; ".join(_against_chance(made[k], key) for k in made) +
+                     f" (chance {CHANCE[key]:.2f}, reader ceiling "
+                     f"{_fmt(ceiling.get(f'{key}_acc'), 2)})" +
+                     (_best(made, key) if len(made) > 1 else "."))
     costs = sorted((r["seconds_per_image"], r["label"]) for r in made.values())
-    lines.append("- **cost**: " + ", ".join(f"{label} {s:.2f} s" for s, label in costs) +
+    lines.append("- **cost** (one run of each approach: the mean over its n images, measured "
+                 f"once on {machine}, not tested): " +
+                 ", ".join(f"{label} {s:.2f} s" for s, label in costs) +
                  " per image" + (f"; the slowest takes {costs[-1][0] / costs[0][0]:.0f}x the "
                                  "fastest." if len(costs) > 1 and costs[0][0] > 0 else "."))
     lines.append("- **CLIP score** is measured with the CLIP that steers CLIP + VQGAN and "
@@ -81,9 +115,6 @@ def _verdict(rows: dict[str, dict[str, Any]], measured: tuple[str, ...], n: int)
                  "them; the reader's accuracies are the independent measure. Compare CLIP "
                  f"scores with the real row ({_fmt(ceiling.get('clip_score'), 2)}) and a "
                  f"random scene ({_fmt(rows.get('random', {}).get('clip_score'), 2)}).")
-    lines.append(f"- A row is marked *chance level* when its accuracy is within two binomial "
-                 f"standard errors of guessing at n = {n} (e.g. colour: below "
-                 f"{CHANCE['colour'] + 2 * math.sqrt(CHANCE['colour'] * 5 / 6 / n):.2f}).")
     return lines
 
 
@@ -120,7 +151,9 @@ def _command(info: dict[str, Any], rows: dict[str, dict[str, Any]]) -> str:
 
 
 def write_text2img_page(out: Path, *, rows: dict[str, dict[str, Any]], info: dict[str, Any],
-                        prompts: list[Prompt]) -> Path:
+                        examples: list[str]) -> Path:
+    """The page of `rows` (approach -> raw row, or {"label", "skipped"}); `examples`: the
+    texts of the prompts in the example grid's columns."""
     measured = tuple(k for k in ATTRS if any(r.get(f"{k}_acc") is not None
                                              for r in rows.values()))
     n = info["n"]
@@ -132,7 +165,8 @@ def write_text2img_page(out: Path, *, rows: dict[str, dict[str, Any]], info: dic
              "shape, size and position back from the pixels, and an attribute counts only when "
              "the prompt names it. CLIP score: cosine similarity between the image's and the "
              "prompt's embeddings under the benchmark's CLIP.", "", *_table(rows, measured), "",
-             "## What the numbers say", "", *_verdict(rows, measured, n), "", "## Protocol", "",
+             "## What the numbers say", "", *_verdict(rows, measured, n, info["machine"]), "",
+             "## Protocol", "",
              f"- Prompts: {n} in the *{info['form']}* form ('a large red circle at the top "
              "left' / 'a red circle'), a seeded shuffle (seed "
              f"{info['seed']}) of every attribute combination of that form, repeated in order "
@@ -159,7 +193,24 @@ def write_text2img_page(out: Path, *, rows: dict[str, dict[str, Any]], info: dic
     if grid:
         lines += ["", "## Examples", "", f"![examples](text2img-shapes/{grid})", "",
                   "Rows, top to bottom: " + ", ".join(labels) + ". Columns, left to right: " +
-                  ", ".join(f"'{p.text}'" for p in prompts) + "."]
+                  ", ".join(f"'{text}'" for text in examples) + "."]
     page = out / "text2img-shapes.md"
     page.write_text("\n".join(lines) + "\n")
     return page
+
+
+def rewrite_text2img_page(out: Path) -> Path:
+    """Write the page again from its committed files alone (raw/protocol.json and each
+    approach's raw row measured on the same prompts by the same CLIP): nothing is generated."""
+    raw = out / "text2img-shapes" / "raw"
+    if not (raw / "protocol.json").is_file():
+        raise ConfigError(f"{raw / 'protocol.json'} not found: run `genlab bench text2img` first")
+    info = json.loads((raw / "protocol.json").read_text())
+    prompts = info.pop("prompts")
+    rows = {}
+    for name in ROWS:
+        path = raw / f"{name}.json"
+        row = json.loads(path.read_text()) if path.is_file() else {}
+        if row.get("prompts") == prompts and row.get("judge") == info["judge"]:
+            rows[name] = row
+    return write_text2img_page(out, rows=rows, info=info, examples=prompts[:EXAMPLES])

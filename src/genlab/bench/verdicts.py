@@ -1,5 +1,7 @@
-"""How a results page decides a claim: mean ± std over seeds, Welch's t-test at ALPHA, and a
-verdict from the measured conditions (shared by the benchmarks that judge claims)."""
+"""How a results page decides a claim: mean ± std over seeds, Welch's t-test at ALPHA, exact
+tests for shares of hits out of n items (binomial against a known rate, McNemar between two
+approaches scored on the same items), and a verdict from the measured conditions (shared by
+the benchmarks that judge claims)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from dataclasses import dataclass
 
 from scipy.stats import t as student_t
 
-ALPHA = 0.05  # two-sided level of every Welch test
+ALPHA = 0.05  # two-sided level of every test
 NOT_RESOLVED = "not resolved at this n"
 
 
@@ -95,3 +97,46 @@ def verdict(parts: list[Part]) -> str:
     if any(p.holds is False for p in parts):
         return "refuted"
     return "supported" if all(p.holds for p in parts) else NOT_RESOLVED
+
+
+def claim_line(claim: str, parts: list[Part], extra: str = "") -> str:
+    """One claim of a page's "What the numbers say": its measured conditions, then the verdict."""
+    return f"- *{claim}* ({'; '.join(p.text for p in parts)}{extra}): **{verdict(parts)}**."
+
+
+# --- proportions: counts of hits out of n items (prompts, scenes), decided exactly ----------
+
+def binomial_p(k: int, n: int, rate: float) -> float:
+    """Exact two-sided binomial test of k hits in n at `rate`: the total probability of every
+    count no more likely than k (the same rule as scipy.stats.binomtest)."""
+    if not 0 <= k <= n:
+        raise ValueError(f"{k} hits out of {n}")
+    probs = [math.comb(n, i) * rate**i * (1 - rate) ** (n - i) for i in range(n + 1)]
+    cut = probs[k] * (1 + 1e-7)  # equal probabilities up to rounding count as as likely
+    return min(1.0, sum(q for q in probs if q <= cut))
+
+
+def compare_rate(hits: list[bool], rate: float, *, lower: bool, text: str) -> Part:
+    """Is the share of hits below (lower=True) or above a known rate (e.g. chance), by the
+    exact binomial test at ALPHA? Significant the other way: fails; else undecided."""
+    if not hits:
+        return Part(None, f"{text}: not measured")
+    k, n = sum(hits), len(hits)
+    p = binomial_p(k, n, rate)
+    holds = None if p >= ALPHA else (k / n < rate) == lower
+    return Part(holds, f"{text} ({k}/{n}, exact binomial p = {p:.2g})")
+
+
+def compare_hits_paired(a: list[bool], b: list[bool], *, text: str,
+                        unit: str = "items") -> Part:
+    """Is a's share of hits above b's, where a[i] and b[i] were scored on the same item (the
+    same prompt)? The exact McNemar test at ALPHA: of the items only one side got right, is
+    a's count more than a fair coin gives? Significant the other way: fails; else undecided."""
+    if not a or len(a) != len(b):
+        return Part(None, f"{text}: not measured")
+    only_a = sum(x and not y for x, y in zip(a, b, strict=True))
+    only_b = sum(y and not x for x, y in zip(a, b, strict=True))
+    p = binomial_p(only_a, only_a + only_b, 0.5) if only_a + only_b else 1.0
+    holds = None if p >= ALPHA else only_a > only_b
+    return Part(holds, f"{text} ({only_a} of {len(a)} {unit} right only for the first, "
+                f"{only_b} only for the second: exact McNemar p = {p:.2g})")

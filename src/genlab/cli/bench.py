@@ -63,6 +63,8 @@ def bench_diffusion_cmd(
     config: Annotated[str, typer.Option(help="config under configs/ (class-conditional)")]
     = "ddpm-fashion",
     steps: Annotated[str, typer.Option(help="DDIM / DPM-Solver step counts")] = "10,20,50,100",
+    dpm_steps: Annotated[str | None, typer.Option(help="DPM-Solver's step counts, if not "
+                                                  "--steps")] = None,
     ddpm_steps: Annotated[int, typer.Option(help="steps of the full DDPM sampler")] = 1000,
     cfgs: Annotated[str, typer.Option(help="guidance scales of the CFG sweep")] = "0,1,3,5",
     runs: Annotated[Path, typer.Option(help="where the run goes")] = Path("runs"),
@@ -75,15 +77,16 @@ def bench_diffusion_cmd(
 
     try:
         fast = tuple(int(x) for x in steps.split(",") if x.strip())
+        dpm = tuple(int(x) for x in (dpm_steps or steps).split(",") if x.strip())
         scales = tuple(float(x) for x in cfgs.split(",") if x.strip())
     except ValueError:
-        raise ConfigError("--steps and --cfgs take comma-separated numbers, e.g. 10,20,50") \
-            from None
-    if minutes <= 0 or n < 10 or ddpm_steps < 1 or not fast or min(fast) < 1:
+        raise ConfigError("--steps, --dpm-steps and --cfgs take comma-separated numbers, e.g. "
+                          "10,20,50") from None
+    if minutes <= 0 or n < 10 or ddpm_steps < 1 or not fast or not dpm or min(*fast, *dpm) < 1:
         raise ConfigError("--minutes must be > 0, --n >= 10 and every step count >= 1")
     page = bench_diffusion(data=data, minutes=minutes, n=n, config=config, full_steps=ddpm_steps,
-                           fast_steps=fast, cfg_scales=scales, runs=runs, out=out_dir,
-                           overrides=list(set_ or []))
+                           fast_steps=fast, dpm_steps=dpm, cfg_scales=scales, runs=runs,
+                           out=out_dir, overrides=list(set_ or []))
     say(f"wrote {page}")
 
 

@@ -27,6 +27,9 @@ StepsOpt = Annotated[int | None, typer.Option("--steps", help="diffusion samplin
                                                "most the model's training timesteps)")]
 EtaOpt = Annotated[float | None, typer.Option(help="DDIM eta (0: deterministic)")]
 CfgOpt = Annotated[float | None, typer.Option("--cfg", help="classifier-free guidance scale")]
+PrecisionOpt = Annotated[str | None, typer.Option(
+    help="diffusion UNet arithmetic: auto (bf16 where the CPU or GPU is fast at it, as in "
+    "training), fp32 or bf16")]
 GuideOpt = Annotated[str | None, typer.Option(help="loss guidance, e.g. judge:CLASS")]
 GuideScaleOpt = Annotated[float | None, typer.Option(help="strength of --guide")]
 ClipOpt = Annotated[Path | None, typer.Option(help="CLIP of --guide clip:PROMPT: a clip run "

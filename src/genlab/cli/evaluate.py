@@ -14,6 +14,7 @@ from genlab.cli.common import (
     EtaOpt,
     GuideOpt,
     GuideScaleOpt,
+    PrecisionOpt,
     SamplerOpt,
     SeedOpt,
     SetOpt,
@@ -47,6 +48,7 @@ def evaluate(
     out_dir: Annotated[Path | None, typer.Option("--out", help="folder for eval.json and "
                                                  "report.md")] = None,
     sampler: SamplerOpt = None, steps: StepsOpt = None, eta: EtaOpt = None, cfg: CfgOpt = None,
+    precision: PrecisionOpt = None,
     guide: GuideOpt = None, guide_scale: GuideScaleOpt = None,
 ) -> None:
     """Evaluate a run: FID, KID, IS, precision/recall, coverage, classes; with the floor."""
@@ -61,7 +63,8 @@ def evaluate(
                                    inception_weights=inception_weights, seed=seed,
                                    ema=not no_ema, truncation=truncation, out_dir=out_dir,
                                    sampling=dict(sampler=sampler, steps=steps, eta=eta, cfg=cfg,
-                                                 guide=guide, guide_scale=guide_scale),
+                                                 guide=guide, guide_scale=guide_scale,
+                                                 precision=precision),
                                    progress=True)
     shown = {k: results[k] for k in ("fid", "kid", "is", "precision", "recall", "coverage",
                                      "classes_covered", "cond_acc",  # image-to-image runs:

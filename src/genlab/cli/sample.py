@@ -15,6 +15,7 @@ from genlab.cli.common import (
     EtaOpt,
     GuideOpt,
     GuideScaleOpt,
+    PrecisionOpt,
     SamplerOpt,
     SeedOpt,
     StepsOpt,
@@ -49,7 +50,7 @@ def sample(
     unet: Annotated[Path | None, typer.Option(help="a diffusers UNet2DModel folder to sample "
                                               "instead of a run")] = None,
     sampler: SamplerOpt = None, steps: StepsOpt = None, eta: EtaOpt = None, cfg: CfgOpt = None,
-    guide: GuideOpt = None, guide_scale: GuideScaleOpt = None,
+    precision: PrecisionOpt = None, guide: GuideOpt = None, guide_scale: GuideScaleOpt = None,
     clip: ClipOpt = None, clip_model: ClipModelOpt = None,
     prompt: Annotated[str | None, typer.Option(help="caption of every image (text-ldm runs; "
                                                "default: the run's grid prompts)")] = None,
@@ -75,7 +76,8 @@ def sample(
     loaded = load_run(run, checkpoint, ema=not no_ema) if run else load_unet_folder(unet)
     clip_net = load_clip(clip, model=clip_model, device=loaded.device) if clip else None
     options = sampling_options(loaded, sampler=sampler, steps=steps, eta=eta, cfg=cfg,
-                               guide=guide, guide_scale=guide_scale, clip=clip_net, prompt=prompt)
+                               guide=guide, guide_scale=guide_scale, clip=clip_net, prompt=prompt,
+                               precision=precision)
     path = save_samples(loaded, target, n=n, seed=seed, label=label, truncation=truncation,
                         options=options, progress=True)
     note = ", replacing the file that was there" if replaced else ""

@@ -28,6 +28,12 @@ class TrainConfig(Section):
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="where to train")
     channels_last: bool = Field(True, description="NHWC memory layout for conv nets (faster "
                                 "convolutions with oneDNN/cuDNN, most of all in bf16)")
+    compile: Literal["auto", True, False] = Field(
+        "auto", description="torch.compile (inductor) the method's nets in place: the first "
+        "steps take longer while it compiles. auto: only where measured to pay, which is "
+        "nowhere yet (off on CPU, where it trained DCGAN slower on a 2-core AVX-512 EPYC; "
+        "not measured on CUDA). A penalty that needs a double backward (WGAN-GP) runs its "
+        "critic eagerly")
     ema: EMAConfig = Field(default_factory=EMAConfig, description="generator weight averaging")
     log_every: int = Field(50, ge=1, description="steps between logged losses")
     sample_every: int = Field(500, ge=0, description="steps between sample grids (0: only at "

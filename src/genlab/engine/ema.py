@@ -1,11 +1,16 @@
-"""Exponential moving average of a method's nets (usually the generator)."""
+"""Exponential moving average of a method's nets (usually the generator), and sampling
+from them."""
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import torch
 from torch import nn
+
+from genlab.methods.base import Method
 
 
 class EMA:
@@ -33,3 +38,21 @@ class EMA:
             torch._foreach_lerp_(params, list(live.parameters()), 1.0 - weight)
             for b_avg, b_live in zip(avg.buffers(), live.buffers(), strict=True):
                 b_avg.copy_(b_live)  # batch-norm statistics follow the live net
+
+
+@contextmanager
+def sampling(method: Method, ema: EMA | None) -> Iterator[Method]:
+    """Put the EMA nets (if any) in place of the live ones, in eval mode, without grad."""
+    swapped = {k: method.nets[k] for k in (ema.nets if ema else {})}
+    training = {k: m.training for k, m in method.nets.items()}
+    for k in swapped:
+        method.nets[k] = ema.nets[k]  # type: ignore[union-attr]
+    method.nets.eval()
+    try:
+        with torch.no_grad():
+            yield method
+    finally:
+        for k, m in swapped.items():
+            method.nets[k] = m
+        for k, m in method.nets.items():
+            m.train(training[k])

@@ -8,6 +8,7 @@ from torch import Tensor
 
 from genlab.engine.guard import check_loss, scaled_lr
 from genlab.engine.hardware import Hardware
+from genlab.errors import TrainingError
 from genlab.methods.base import Method
 
 
@@ -36,3 +37,17 @@ class StepContext:
                 self.scaler.step(opt)
             else:
                 opt.step()
+        # Autocast caches the low-precision copy of each weight until the outermost autocast
+        # region ends, with no check that the weight changed: a later forward in this step
+        # (n_critic > 1) would run on the weights from before this update.
+        torch.clear_autocast_cache()
+
+
+def explain_compile_error(err: RuntimeError, compiled: bool) -> TrainingError | None:
+    """A one-line error in place of `err` from a train step, if it is something compiled nets
+    cannot do (a double backward through a net the method does not run eagerly)."""
+    if compiled and "double backward" in str(err):
+        return TrainingError("train.compile=true: this method takes a double backward "
+                             "through a compiled net, which torch.compile does not support: "
+                             "set train.compile=false")
+    return None

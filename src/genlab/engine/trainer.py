@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 import signal
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,13 +31,13 @@ from genlab.engine.checkpoint import (
     save_checkpoint,
 )
 from genlab.engine.config import TrainConfig
-from genlab.engine.ema import EMA
+from genlab.engine.ema import EMA, sampling
 from genlab.engine.guard import NonFiniteLoss, first_nonfinite
-from genlab.engine.hardware import Hardware, autocast_dtype, state_digest
+from genlab.engine.hardware import Hardware, autocast_dtype, compile_nets, state_digest
 from genlab.engine.plots import plot_losses
 from genlab.engine.progress import StepProgress, console
 from genlab.engine.run_dir import clean_temporaries, lock_run_dir, new_run_dir, write_files
-from genlab.engine.step import StepContext, step_seed
+from genlab.engine.step import StepContext, explain_compile_error, step_seed
 from genlab.engine.tracking import METRICS, Tracker, read_metrics, require_wandb
 from genlab.errors import CheckpointError, TrainingError
 from genlab.images import class_rows, grid_image, save_grid, side_by_side
@@ -51,24 +51,6 @@ class TrainResult:
     run_dir: Path | None  # None on ranks other than 0
     step: int
     interrupted: bool
-
-
-@contextmanager
-def sampling(method: Method, ema: EMA | None) -> Iterator[Method]:
-    """Put the EMA nets (if any) in place of the live ones, in eval mode, without grad."""
-    swapped = {k: method.nets[k] for k in (ema.nets if ema else {})}
-    training = {k: m.training for k, m in method.nets.items()}
-    for k in swapped:
-        method.nets[k] = ema.nets[k]  # type: ignore[union-attr]
-    method.nets.eval()
-    try:
-        with torch.no_grad():
-            yield method
-    finally:
-        for k, m in swapped.items():
-            method.nets[k] = m
-        for k, m in method.nets.items():
-            m.train(training[k])
 
 
 class Trainer:
@@ -98,6 +80,8 @@ class Trainer:
         if train.ema.enabled and self.method.ema_nets:
             self.ema = EMA({k: self.method.nets[k] for k in self.method.ema_nets},
                            train.ema.decay, train.ema.start)
+        # after the EMA copy (sampling stays eager), before a resume loads weights
+        self.compiled = compile_nets(self.method.nets, train.compile, self.hw.device.type)
         self.batcher = DeviceBatcher(data, train.batch_size, seed=seed,
                                      rank=self.hw.rank, world=self.hw.world,
                                      device=self.hw.device, memory_format=self.memory_format,
@@ -262,6 +246,11 @@ class Trainer:
                 logs = self.method.train_step(batch, self.ctx)
         except NonFiniteLoss as bad:
             return self._on_nonfinite(bad)
+        except RuntimeError as err:
+            explained = explain_compile_error(err, self.compiled)
+            if explained is None:
+                raise
+            raise explained from None
         if self.scaler is not None:
             self.scaler.update()
         self.step += 1

@@ -27,7 +27,8 @@ def evaluate_run(run: str | Path, *, n: int = 10_000, checkpoint: str = "last",
                  on_progress: Callable[[str], None] | None = None,
                  ) -> tuple[dict[str, Any], Path]:
     """Generate n images from a run's checkpoint, measure them, write eval.json + report.md.
-    `sampling`: options of diffusion runs (sampler, steps, eta, cfg, guide, guide_scale).
+    `sampling`: options of diffusion runs (sampler, steps, eta, cfg, guide, guide_scale,
+    precision).
     `progress`: bars on stderr for each long part: the judge's training (when the data has
     none yet), featurising the real images, generating, featurising the samples and the
     floor's real images. `on_progress(part)`: called as each part starts, with a line that
@@ -69,7 +70,9 @@ def evaluate_run(run: str | Path, *, n: int = 10_000, checkpoint: str = "last",
     protocol = {"n_generated": n, **ev.protocol(), "checkpoint": checkpoint,
                 "step": loaded.step, "weights": "EMA" if ema else "live",
                 "truncation": truncation, "seed": seed,
-                **{k: v for k, v in (sampling or {}).items() if v is not None}}
+                **{k: v for k, v in (sampling or {}).items()
+                   if v is not None and k != "precision"},  # recorded as unet_precision
+                **_unet_precision(options or loaded.method.default_sampling())}
     _, report = write_report(out, title=f"Evaluation of {loaded.path.name}", results=results,
                              floor=floor, protocol=protocol, class_names=ev.class_names,
                              samples_png="samples.png")
@@ -93,3 +96,9 @@ def training_evaluator(cfg: RunConfig, seed: int = 0) -> Any:
         return headline(ev.evaluate(images, labels))
 
     return run
+
+
+def _unet_precision(options: Any) -> dict[str, str]:
+    """The arithmetic a diffusion run's UNet sampled in (nothing for other runs)."""
+    precision = getattr(options, "precision", None)
+    return {"unet_precision": precision} if precision else {}

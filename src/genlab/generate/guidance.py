@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import Tensor
 
+from genlab.engine.hardware import sampling_precision
 from genlab.errors import ConfigError
 from genlab.generate.defaults import CLIP_GUIDE_SCALE
 from genlab.runs.load import LoadedRun
@@ -67,17 +68,25 @@ def sampling_options(run: LoadedRun, *, sampler: str | None = None, steps: int |
                      eta: float | None = None, cfg: float | None = None,
                      guide: str | Guide | None = None, guide_scale: float | None = None,
                      clip: CLIP | None = None,
-                     prompt: str | Sequence[str] | None = None) -> Any:
+                     prompt: str | Sequence[str] | None = None,
+                     precision: str | None = None) -> Any:
     """A diffusion run's sampling options for one call: the run's own, with the given ones
     changed (None: nothing given, the run's own apply). Any of them on a run that takes none
     is an error. `clip` is the CLIP a `clip:PROMPT` guide uses; `prompt` is the caption of a
-    text-ldm run's images (several: given to the images in turn)."""
+    text-ldm run's images (several: given to the images in turn). `precision` is the UNet's
+    arithmetic (None: the run's own, `sampling_precision`'s auto)."""
     if clip is not None and not (isinstance(guide, str) and guide.startswith("clip:")):
         raise ConfigError("--clip is only used by --guide clip:PROMPT: add one or drop --clip")
     given: dict[str, Any] = {k: v for k, v in dict(sampler=sampler, steps=steps, eta=eta, cfg=cfg,
                                                    guide=guide, guide_scale=guide_scale).items()
                              if v is not None}
     defaults = run.method.default_sampling()
+    if precision is not None:
+        chosen = sampling_precision(precision, run.device)
+        if defaults is not None:
+            given["precision"] = chosen
+        elif precision == "bf16":  # other runs sample in fp32: auto and fp32 ask for nothing
+            given["precision"] = precision  # refused below
     if prompt is not None:
         if not hasattr(defaults, "prompts"):
             raise ConfigError(f"--prompt applies to text-conditioned runs (method text-ldm); "

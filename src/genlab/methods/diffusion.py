@@ -23,6 +23,7 @@ from genlab.sampling import (
     as_eps,
     cfg_eps,
     guided,
+    in_precision,
     make_scheduler,
     sample_loop,
     sampler_config,
@@ -71,6 +72,7 @@ class DDPM(Method):
     (the schedule samplers are built from) and `denoise` (noise or img2img to images)."""
 
     name = "ddpm"
+    sample_precision = "fp32"  # the UNet's arithmetic when sampling (load_run picks per device)
     Config = DDPMConfig
     tiny = {"channels": [8, 16], "attention": [False, True], "layers_per_block": 1,
             "norm_groups": 4, "sample_steps": 2, "warmup": 2}
@@ -121,9 +123,11 @@ class DDPM(Method):
                            else None)
 
     def default_sampling(self) -> SamplingOptions:
-        """The run's own sampling options (its config's sampler, steps, eta and CFG scale)."""
+        """The run's own sampling options (its config's sampler, steps, eta and CFG scale,
+        and `sample_precision`: fp32 unless `load_run` chose bf16 for fast hardware)."""
         cfg = self.cfg
-        return SamplingOptions(cfg.sampler, cfg.sample_steps, cfg.eta, cfg.cfg)
+        return SamplingOptions(cfg.sampler, cfg.sample_steps, cfg.eta, cfg.cfg,
+                               precision=self.sample_precision)
 
     # ----- training ------------------------------------------------------------------------
     def _warmup(self) -> None:
@@ -170,7 +174,7 @@ class DDPM(Method):
     def eps_fn(self, labels: Tensor | None, opts: SamplingOptions) -> Any:
         """Noise predictor for these labels with classifier-free guidance folded in:
         eps = eps_uncond + s * (eps_cond - eps_uncond) (s = 1: conditional, 0: unconditional)."""
-        unet = self.eps_unet()
+        unet = self.eps_unet(opts.precision)
         if not self.num_classes:
             if labels is not None:
                 raise ConfigError("this model is not conditional: drop --label")
@@ -183,9 +187,11 @@ class DDPM(Method):
         null = {"class_labels": torch.full_like(labels, self.num_classes)}
         return lambda x, t: cfg_eps(unet, x, t, cond, null, opts.cfg)
 
-    def eps_unet(self) -> Any:
-        """The UNet as a noise predictor, whatever it was trained to predict."""
-        return as_eps(self.nets["unet"], self.cfg.prediction_type, self.noise.alphas_cumprod)
+    def eps_unet(self, precision: str = "fp32") -> Any:
+        """The UNet as a noise predictor, whatever it was trained to predict, computing in
+        `precision` (fp32 or bf16) and answering in fp32."""
+        return as_eps(in_precision(self.nets["unet"], precision), self.cfg.prediction_type,
+                      self.noise.alphas_cumprod)
 
     @property
     def sampler_config(self) -> dict[str, Any]:

@@ -90,10 +90,14 @@ class GAN(Method):
 
     def train_step(self, batch: dict[str, Tensor], ctx: StepContext) -> dict[str, Tensor]:
         cfg, G, D = self.cfg, self.nets["G"], self.nets["D"]
-        for part in split_batch(batch, cfg.n_critic):
+        parts = split_batch(batch, cfg.n_critic)
+        for i, part in enumerate(parts):
             real, labels = part["image"], self._labels(part)
-            with torch.no_grad():
-                fake = G(self.sample_latents(len(real)), labels)
+            # The last critic batch's fakes also train G (as in Radford et al.'s code): one G
+            # forward fewer per step; G is not updated in between, so they are G's output.
+            with torch.set_grad_enabled(i == len(parts) - 1):
+                fake_g = G(self.sample_latents(len(real)), labels)
+            fake = fake_g.detach()
             real_logits, fake_logits = D(real, labels), D(fake, labels)
             d_loss = discriminator_loss(cfg.loss, real_logits, fake_logits, cfg.real_label)
             logs = {"loss_d": d_loss.detach()}
@@ -107,8 +111,7 @@ class GAN(Method):
                     for p in D.parameters():
                         p.clamp_(-cfg.clip, cfg.clip)
         with frozen(D):
-            fake = G(self.sample_latents(len(real)), labels)
-            g_loss = generator_loss(cfg.loss, D(fake, labels))
+            g_loss = generator_loss(cfg.loss, D(fake_g, labels))
         ctx.update("G", g_loss)
         logs["loss_g"] = g_loss.detach()
         logs["d_real"] = real_logits.detach().float().mean()

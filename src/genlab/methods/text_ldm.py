@@ -125,7 +125,7 @@ class TextLDM(LDM):
         prompts = getattr(opts, "prompts", ())
         cond = self.embed(list(prompts or self.cfg.prompts or [""]))
         null = self.embed([""])
-        unet = self.eps_unet()
+        unet = self.eps_unet(opts.precision)
 
         def eps(x: Tensor, t: Tensor) -> Tensor:
             rows = torch.arange(len(x), device=x.device) % len(cond)

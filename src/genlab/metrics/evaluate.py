@@ -23,7 +23,15 @@ from genlab.data.base import split_facts
 from genlab.data.config import DataConfig
 from genlab.engine.progress import progress_bar
 from genlab.errors import EvalError
-from genlab.metrics.stats import class_stats, conditional_accuracy, fid, inception_score, kid, prdc
+from genlab.metrics.stats import (
+    class_stats,
+    conditional_accuracy,
+    fid,
+    fid_bootstrap_se,
+    inception_score,
+    kid,
+    prdc,
+)
 
 PRDC_K = 5  # neighbours of the k-NN manifolds (Kynkaanniemi et al.'s and Naeem et al.'s value)
 KID_SUBSET_SIZE = 1000  # torch-fidelity's and clean-fid's default
@@ -116,11 +124,16 @@ class Evaluator:
             classes = judge_logits.argmax(1)
         return FeatureSet(feats.float(), logits, classes)  # type: ignore[union-attr]
 
-    def compare(self, fake: FeatureSet, requested: Tensor | None = None) -> dict[str, Any]:
-        """All metrics of `fake` against the real test features."""
+    def compare(self, fake: FeatureSet, requested: Tensor | None = None, *,
+                fid_draws: int = 0) -> dict[str, Any]:
+        """All metrics of `fake` against the real test features; with `fid_draws`, also
+        `fid_se`: FID's bootstrap standard error over that many resamples of `fake`."""
         if len(fake.features) < 2:
             raise EvalError("evaluation needs at least 2 generated images: raise --n")
         out: dict[str, Any] = {"fid": fid(self.real.features, fake.features)}
+        if fid_draws:
+            out["fid_se"] = fid_bootstrap_se(self.real.features, fake.features,
+                                             draws=fid_draws, seed=self.seed)
         # kid_std is None when every subset is both whole sets (n <= the subset size)
         out["kid"], out["kid_std"] = kid(self.real.features, fake.features,
                                          subset_size=KID_SUBSET_SIZE, seed=self.seed)
@@ -135,10 +148,11 @@ class Evaluator:
         return out
 
     def evaluate(self, images: Tensor, requested: Tensor | None = None, *,
-                 progress: bool = False) -> dict[str, Any]:
-        """All metrics of uint8 `images`; `progress`: a bar while they are featurised (off
-        inside training: its own bar is live)."""
-        return self.compare(self._featurise_with_bar(images, "features", progress), requested)
+                 progress: bool = False, fid_draws: int = 0) -> dict[str, Any]:
+        """All metrics of uint8 `images` (`fid_draws`: see `compare`); `progress`: a bar
+        while they are featurised (off inside training: its own bar is live)."""
+        return self.compare(self._featurise_with_bar(images, "features", progress), requested,
+                            fid_draws=fid_draws)
 
     def floor(self, *, progress: bool = False) -> dict[str, Any]:
         """The same metrics for real train images against real test images (same n)."""

@@ -86,6 +86,23 @@ def fid(real: Array, fake: Array) -> float:
     return frechet_distance(*feature_stats(r), *feature_stats(f))
 
 
+def fid_bootstrap_se(real: Array, fake: Array, *, draws: int = 200, seed: int = 0) -> float:
+    """Standard error of FID owed to which fake samples were drawn: the standard deviation
+    of FID over `draws` resamples (with replacement) of the fake features, the real
+    statistics held fixed (a results page compares rows against the same real set, so its
+    noise is common to them). Resampling repeats images, which raises every draw's FID by
+    about the same amount: the spread is the estimate, not the draws' centre."""
+    r, f = _features64(real, "real features"), _features64(fake, "fake features")
+    _check_pair(r, f)
+    if draws < 2:
+        raise EvalError(f"a bootstrap needs at least 2 draws, got {draws}")
+    mu, sigma = feature_stats(r)
+    rng = np.random.default_rng(seed)
+    fids = [frechet_distance(mu, sigma, *feature_stats(f[rng.integers(0, len(f), len(f))]))
+            for _ in range(draws)]
+    return float(np.std(fids, ddof=1))
+
+
 def _poly_kernel_sums(x: Tensor, y: Tensor) -> tuple[float, float]:
     """Sum and trace of the polynomial kernel matrix (x.y / d + 1)^3 of two [m, d] sets."""
     k = torch.addmm(torch.ones((), dtype=x.dtype), x, y.T, alpha=1.0 / x.shape[1]).pow_(3)
