@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from genlab.bench.intervals import Z, differ, interval, proportion_se, ratio_at_most
-from genlab.bench.verdicts import Part, verdict
+from genlab.bench.verdicts import Part, claim_line
 
 # DDIM paper (Song et al. 2021), Table 1, CIFAR-10 FID by sampling steps (Inception features).
 PAPER_STEPS = (10, 20, 50, 100, 1000)
@@ -45,16 +45,13 @@ def _pairs(fids: tuple[float, ...]) -> str:
     return ", ".join(f"{s}: {f}" for s, f in zip(PAPER_STEPS, fids, strict=True))
 
 
-def _claim(text: str, parts: list[Part]) -> str:
-    return f"- *{text}*: {'; '.join(p.text for p in parts)}: **{verdict(parts)}**."
-
-
 def _speed_claim(samplers: dict[str, dict[str, Any]], full: str) -> str:
     if full not in samplers or "ddim-20" not in samplers:
         return "- Not measured: the DDPM and DDIM-20 rows are both needed."
     ref, fast = samplers[full], samplers["ddim-20"]
     speed = ref["seconds_per_image"] / fast["seconds_per_image"]
-    return _claim(f"DDIM with 20 steps is within 20% of {full.upper()}'s FID at 40x less time", [
+    claim = f"DDIM with 20 steps is within 20% of {full.upper()}'s FID at 40x less time"
+    return claim_line(claim, [
         ratio_at_most(_est(fast), _est(ref), 1.2, text=f"FID ratio DDIM-20 / {full}"),
         Part(speed >= 40, f"{speed:.0f}x less CPU time per image (one timing)")])
 
@@ -77,7 +74,7 @@ def _trend_claim(samplers: dict[str, dict[str, Any]]) -> list[str]:
               for (sa, a), (sb, b) in zip(ddim, ddim[1:], strict=False)]
     return [f"- DDIM paper, CIFAR-10 (Table 1), FID by steps: DDIM {_pairs(PAPER_DDIM)}; DDPM "
             f"{_pairs(PAPER_DDPM)}. Ours, DDIM: {ours}.",
-            _claim("The paper's trend holds: FID falls as DDIM takes more steps and never "
+            claim_line("The paper's trend holds: FID falls as DDIM takes more steps and never "
                    "rises by more than the noise between step counts", parts)]
 
 
@@ -104,10 +101,10 @@ def _guidance_claims(guidance: dict[float, dict[str, Any]]) -> list[str]:
     if not {1.0, 3.0, 5.0} <= set(guidance):
         return []
     one, three, five = guidance[1.0], guidance[3.0], guidance[5.0]
-    return [_claim("Guidance scale 3 raises conditional accuracy over plain conditional "
+    return [claim_line("Guidance scale 3 raises conditional accuracy over plain conditional "
                    "sampling (1)", [differ(_est(three, "cond_acc"), _est(one, "cond_acc"),
                                            lower=False, text="accuracy 3 vs 1")]),
-            _claim("Past some scale guidance costs sample quality: FID at scale 5 above "
+            claim_line("Past some scale guidance costs sample quality: FID at scale 5 above "
                    "scale 3", [differ(_est(five), _est(three), lower=False,
                                       text="FID 5 vs 3")])]
 

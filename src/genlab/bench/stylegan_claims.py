@@ -10,7 +10,7 @@ from typing import Any
 from torch import Tensor
 
 from genlab.bench.stylegan_tasks import DATA, PROGRESSIVE, VERSUS_DCGAN
-from genlab.bench.verdicts import Part, compare, compare_paired, fmt, mean_std, verdict
+from genlab.bench.verdicts import Part, claim_line, compare, compare_paired, fmt, mean_std
 
 Results = dict[str, list[dict[str, Any]]]  # row id ("fashion-progan") -> one raw row per seed
 SHAPES_CHANCE = 1 / (3 * 9 * 6)  # a random image: A's shape (1/3), position (1/9), B's colour
@@ -66,10 +66,6 @@ def _lower(res: Results, a: str, b: str, key: str, label: str) -> Part:
     return compare(va, vb, lower=True, text=text)
 
 
-def _sentence(claim: str, parts: list[Part], extra: str = "") -> str:
-    return f"- *{claim}* ({'; '.join(p.text for p in parts)}{extra}): **{verdict(parts)}**."
-
-
 def progressive_target(res: Results, data: str) -> float | None:
     """The FID both growing variants on `data` are timed to: the worse (higher) of their mean
     FIDs at the end of the budget, on the curve's n (FID depends on n). None: a variant or a
@@ -102,9 +98,9 @@ def progressive_claims(res: Results) -> list[str]:
         part = compare(times[a], times[b], lower=True, text=text)
         extra = f"; never reached, counted as the whole budget: {never}" if never else ""
         title = DATA[data][0]
-        lines.append(_sentence(f"Progressive growing reaches a given FID sooner than training "
+        lines.append(claim_line(f"Progressive growing reaches a given FID sooner than training "
                                f"the final nets at full size ({title})", [part], extra))
-        lines.append(_sentence(f"Progressive growing ends at a lower FID after the same CPU "
+        lines.append(claim_line(f"Progressive growing ends at a lower FID after the same CPU "
                                f"budget ({title})",
                                [_lower(res, a, b, "fid", "final FID")]))
     return lines
@@ -125,7 +121,7 @@ def dcgan_claims(res: Results) -> list[str]:
             outcome = {True: f"{style} higher", False: f"{dcgan} higher",
                        None: "no significant difference"}[part.holds]
             others.append(part.text + (f": {outcome}" if min(len(va), len(vb)) > 1 else ""))
-        lines.append(_sentence(f"{style} reaches a lower FID than {dcgan} in the same CPU "
+        lines.append(claim_line(f"{style} reaches a lower FID than {dcgan} in the same CPU "
                                f"minutes, same judge ({DATA['fashion'][0]})",
                                [_lower(res, a, b, "fid", "FID")],
                                "; not part of the verdict: " + "; ".join(others)))
@@ -164,7 +160,7 @@ def truncation_claims(res: Results) -> list[str]:
                 f"{key} at psi 0.5 {_seeds(half)} vs 1.0 {_seeds(full)}; it "
                 f"{'never falls' if rises else 'never rises'} as psi shrinks over the whole "
                 f"sweep in {trend} of {len(rows)} seeds")))
-        lines.append(_sentence(f"Truncation in {space} raises precision and lowers recall as "
+        lines.append(claim_line(f"Truncation in {space} raises precision and lowers recall as "
                                "psi shrinks", parts))
     return lines
 
@@ -208,7 +204,7 @@ def mixing_claims(res: Results) -> list[str]:
              for name, k_named in named_splits(groups) if k_named != coarse]
     extra = f"; the best split, chosen on these same numbers, is k = {k}: {_seeds(_split(rows, k))}"
     extra += ("; other named splits: " + "; ".join(named)) if named else ""
-    return [_sentence("Style mixing separates coarse from fine: coarse styles from A and fine "
+    return [claim_line("Style mixing separates coarse from fine: coarse styles from A and fine "
                       "from B give A's shape and position in B's colour", [part], extra)]
 
 
@@ -230,7 +226,7 @@ def named_splits(groups: dict[str, list[int]]) -> list[tuple[str, int]]:
 def mixing_regularisation_claims(res: Results) -> list[str]:
     if not res.get("fashion-stylegan") or not res.get("fashion-stylegan-nomix"):
         return []
-    return [_sentence("Style-mixing regularisation (mixing_prob 0.9) lowers FID against none "
+    return [claim_line("Style-mixing regularisation (mixing_prob 0.9) lowers FID against none "
                       "(StyleGAN's Table 2 direction)",
                       [_lower(res, "fashion-stylegan", "fashion-stylegan-nomix", "fid", "FID")])]
 
