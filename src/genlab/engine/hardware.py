@@ -13,6 +13,7 @@ from accelerate import PartialState
 from torch import Tensor, nn
 
 from genlab.errors import ConfigError
+from genlab.sampling import PRECISIONS
 
 
 def cpu_has_fast_bf16() -> bool:
@@ -46,8 +47,8 @@ def resolve_precision(choice: str, device: str) -> str:
 def sampling_precision(choice: str, device: torch.device | str) -> str:
     """fp32 or bf16 for a diffusion UNet's sampling, --precision auto|fp32|bf16 on this
     device; auto is training's rule (bf16 where the hardware is fast at it)."""
-    if choice not in ("auto", "fp32", "bf16"):
-        raise ConfigError(f"--precision {choice!r}: use auto, fp32, bf16")
+    if choice not in ("auto", *PRECISIONS):
+        raise ConfigError(f"--precision {choice!r}: use auto, {', '.join(PRECISIONS)}")
     return resolve_precision(choice, torch.device(device).type)
 
 
